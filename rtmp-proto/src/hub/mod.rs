@@ -1,0 +1,497 @@
+//! The hub: which streams exist, who publishes each, who plays each, and what every
+//! player still has to be sent. Plain data with methods — no locks, no I/O, no clock —
+//! so each adapter decides how to share it (a mutex, a task, or one mio thread).
+//!
+//! Per stream it keeps the latest metadata and sequence headers, which a player joining
+//! a live stream receives first; such a player then starts at the next video keyframe
+//! (audio waits for it too, so both start together). The full GOP cache comes later.
+//!
+//! Per player it keeps a bounded queue of [`Delivery`] items with a drop policy: above
+//! half of [`HubConfig::video_drop_bytes`] disposable video frames are dropped; above it,
+//! all video is dropped until the next keyframe that arrives with the queue back below
+//! the mark; audio, metadata, sequence headers and stream notices are never dropped.
+//! A player whose queue passes [`HubConfig::max_queue_bytes`] anyway is evicted.
+//!
+//! The hub is generic over a waker `W` the adapter gives each player. Methods that
+//! enqueue push the wakers of players whose queue was empty into a caller-supplied
+//! `Vec`, so the caller wakes them after releasing whatever guards the hub.
+
+use crate::media::{FrameClass, MediaKind, MediaMessage};
+use bytes::Bytes;
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+
+/// Bounds on the hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HubConfig {
+    /// Queue size (payload bytes plus a per-item overhead) above which a player's video
+    /// is dropped until the next keyframe. Default 2 MiB.
+    pub video_drop_bytes: usize,
+    /// Queue size at which a player is evicted. Default 6 MiB.
+    pub max_queue_bytes: usize,
+    /// Most players one stream may have. Default 10 000.
+    pub max_players_per_stream: usize,
+    /// Most streams (published or awaited) at once. Default 10 000.
+    pub max_streams: usize,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            video_drop_bytes: 2 << 20,
+            max_queue_bytes: 6 << 20,
+            max_players_per_stream: 10_000,
+            max_streams: 10_000,
+        }
+    }
+}
+
+/// Bytes a queued item is charged beyond its payload (the queue slot and bookkeeping).
+const ITEM_OVERHEAD: usize = 64;
+
+/// A stream's routing key: the application and the stream name (without query string).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StreamKey {
+    /// Application name.
+    pub app: String,
+    /// Stream name.
+    pub name: String,
+}
+
+impl StreamKey {
+    /// A key from its parts.
+    pub fn new(app: impl Into<String>, name: impl Into<String>) -> Self {
+        StreamKey {
+            app: app.into(),
+            name: name.into(),
+        }
+    }
+}
+
+impl fmt::Display for StreamKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.app, self.name)
+    }
+}
+
+/// Something a player is to be sent, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// A publisher started on the stream the player was waiting for.
+    PublishStarted,
+    /// `onMetaData` (an AMF0 data message payload).
+    Metadata(Bytes),
+    /// An audio or video message.
+    Media(MediaMessage),
+    /// The publisher stopped or was lost.
+    PublishStopped,
+}
+
+impl Delivery {
+    fn cost(&self) -> usize {
+        ITEM_OVERHEAD
+            + match self {
+                Delivery::Metadata(payload) => payload.len(),
+                Delivery::Media(message) => message.payload.len(),
+                Delivery::PublishStarted | Delivery::PublishStopped => 0,
+            }
+    }
+}
+
+/// Why the hub refused a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HubError {
+    /// Another session is publishing on this key.
+    AlreadyPublishing(StreamKey),
+    /// The stream has as many players as [`HubConfig::max_players_per_stream`] allows.
+    TooManyPlayers(StreamKey),
+    /// There are as many streams as [`HubConfig::max_streams`] allows.
+    TooManyStreams,
+}
+
+impl fmt::Display for HubError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HubError::AlreadyPublishing(key) => write!(f, "stream {key} is already being published"),
+            HubError::TooManyPlayers(key) => write!(f, "stream {key} has reached its player limit"),
+            HubError::TooManyStreams => f.write_str("the server has reached its stream limit"),
+        }
+    }
+}
+
+impl std::error::Error for HubError {}
+
+/// A publisher's right to feed one stream; stale once that publish has ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PublishHandle {
+    stream: u64,
+    publish: u64,
+}
+
+/// One player's subscription to one stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PlayerId(u64);
+
+/// What [`Hub::drain`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DrainStatus {
+    /// The player is subscribed; more may come.
+    Open,
+    /// The player fell too far behind and was removed; close it.
+    Evicted,
+    /// No such player (already unsubscribed).
+    Unknown,
+}
+
+/// A snapshot of one stream, for stats and logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamInfo {
+    /// The stream's key.
+    pub key: StreamKey,
+    /// Whether a publisher is live on it.
+    pub publishing: bool,
+    /// Number of players.
+    pub players: usize,
+    /// Media messages received from publishers.
+    pub media_messages: u64,
+    /// Media messages dropped for slow players, in total.
+    pub dropped_messages: u64,
+}
+
+#[derive(Debug)]
+struct Stream {
+    key: StreamKey,
+    /// The current publish id, if live.
+    publisher: Option<u64>,
+    metadata: Option<Bytes>,
+    video_header: Option<MediaMessage>,
+    audio_header: Option<MediaMessage>,
+    /// Whether coded frames have flowed since the publish began: players who join
+    /// after that must start at a keyframe.
+    mid_stream: bool,
+    has_video: bool,
+    players: Vec<PlayerId>,
+    media_messages: u64,
+    dropped_messages: u64,
+}
+
+#[derive(Debug)]
+struct Player<W> {
+    stream: u64,
+    waker: W,
+    queue: VecDeque<Delivery>,
+    queued_bytes: usize,
+    /// Joined mid-stream: video, and audio on streams with video, wait for a keyframe.
+    awaiting_start: bool,
+    /// Fell behind and lost video: video waits for a keyframe (audio does not).
+    skipping_video: bool,
+    evicted: bool,
+}
+
+/// The stream registry and player queues. See the module docs.
+#[derive(Debug)]
+pub struct Hub<W> {
+    config: HubConfig,
+    streams: HashMap<u64, Stream>,
+    by_key: HashMap<StreamKey, u64>,
+    players: HashMap<PlayerId, Player<W>>,
+    next_id: u64,
+}
+
+impl<W: Clone> Hub<W> {
+    /// An empty hub.
+    pub fn new(config: HubConfig) -> Self {
+        Hub {
+            config,
+            streams: HashMap::new(),
+            by_key: HashMap::new(),
+            players: HashMap::new(),
+            next_id: 1,
+        }
+    }
+
+    fn next_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// The stream for `key`, created (without a publisher) if absent.
+    fn stream_for(&mut self, key: &StreamKey) -> Result<u64, HubError> {
+        if let Some(&id) = self.by_key.get(key) {
+            return Ok(id);
+        }
+        if self.streams.len() >= self.config.max_streams {
+            return Err(HubError::TooManyStreams);
+        }
+        let id = self.next_id();
+        self.by_key.insert(key.clone(), id);
+        self.streams.insert(
+            id,
+            Stream {
+                key: key.clone(),
+                publisher: None,
+                metadata: None,
+                video_header: None,
+                audio_header: None,
+                mid_stream: false,
+                has_video: false,
+                players: Vec::new(),
+                media_messages: 0,
+                dropped_messages: 0,
+            },
+        );
+        Ok(id)
+    }
+
+    fn remove_if_unused(&mut self, stream: u64) {
+        if let Some(s) = self.streams.get(&stream) {
+            if s.publisher.is_none() && s.players.is_empty() {
+                self.by_key.remove(&s.key);
+                self.streams.remove(&stream);
+            }
+        }
+    }
+
+    /// Starts a publish on `key`. Players already waiting are told and will receive
+    /// everything from the first message on.
+    pub fn start_publish(
+        &mut self,
+        key: &StreamKey,
+        wake: &mut Vec<W>,
+    ) -> Result<PublishHandle, HubError> {
+        let stream_id = self.stream_for(key)?;
+        let publish = self.next_id();
+        let stream = self.streams.get_mut(&stream_id).expect("stream_for returns live ids");
+        if stream.publisher.is_some() {
+            return Err(HubError::AlreadyPublishing(key.clone()));
+        }
+        stream.publisher = Some(publish);
+        for id in &stream.players {
+            if let Some(player) = self.players.get_mut(id) {
+                player.awaiting_start = false;
+                player.skipping_video = false;
+                enqueue(player, Delivery::PublishStarted, wake);
+            }
+        }
+        Ok(PublishHandle {
+            stream: stream_id,
+            publish,
+        })
+    }
+
+    /// Ends a publish: its players are told at once and stay subscribed, waiting for
+    /// the next publisher. Stale handles are ignored.
+    pub fn stop_publish(&mut self, handle: PublishHandle, wake: &mut Vec<W>) {
+        let Some(stream) = live_stream(&mut self.streams, handle) else {
+            return;
+        };
+        stream.publisher = None;
+        stream.metadata = None;
+        stream.video_header = None;
+        stream.audio_header = None;
+        stream.mid_stream = false;
+        stream.has_video = false;
+        for id in &stream.players {
+            if let Some(player) = self.players.get_mut(id) {
+                player.awaiting_start = false;
+                player.skipping_video = false;
+                enqueue(player, Delivery::PublishStopped, wake);
+            }
+        }
+        self.remove_if_unused(handle.stream);
+    }
+
+    /// Whether `handle` is still the live publisher of its stream.
+    pub fn is_live(&self, handle: PublishHandle) -> bool {
+        self.streams
+            .get(&handle.stream)
+            .is_some_and(|s| s.publisher == Some(handle.publish))
+    }
+
+    /// Replaces the stream's metadata and sends it to every player.
+    pub fn publish_metadata(&mut self, handle: PublishHandle, payload: Bytes, wake: &mut Vec<W>) {
+        let Some(stream) = live_stream(&mut self.streams, handle) else {
+            return;
+        };
+        stream.metadata = Some(payload.clone());
+        for id in &stream.players {
+            if let Some(player) = self.players.get_mut(id) {
+                enqueue(player, Delivery::Metadata(payload.clone()), wake);
+            }
+        }
+    }
+
+    /// Sends a media message to every player of the stream, applying each player's drop
+    /// policy. Returns false if `handle` is stale (the publish has ended).
+    pub fn publish_media(
+        &mut self,
+        handle: PublishHandle,
+        message: MediaMessage,
+        wake: &mut Vec<W>,
+    ) -> bool {
+        let config = self.config;
+        let Some(stream) = live_stream(&mut self.streams, handle) else {
+            return false;
+        };
+        stream.media_messages += 1;
+        match (message.class, message.kind) {
+            (FrameClass::SequenceHeader, MediaKind::Video) => {
+                stream.video_header = Some(message.clone())
+            }
+            (FrameClass::SequenceHeader, MediaKind::Audio) => {
+                stream.audio_header = Some(message.clone())
+            }
+            (FrameClass::Keyframe | FrameClass::InterFrame | FrameClass::DisposableFrame, _)
+            | (FrameClass::AudioFrame, _) => stream.mid_stream = true,
+            (FrameClass::Other, _) => {}
+        }
+        if message.kind == MediaKind::Video {
+            stream.has_video = true;
+        }
+        let has_video = stream.has_video;
+        for id in &stream.players {
+            let Some(player) = self.players.get_mut(id) else {
+                continue;
+            };
+            if player.evicted {
+                continue;
+            }
+            if admit(player, &message, has_video, &config) {
+                enqueue(player, Delivery::Media(message.clone()), wake);
+                if player.queued_bytes > config.max_queue_bytes {
+                    player.evicted = true;
+                    player.queue.clear();
+                    player.queued_bytes = 0;
+                    wake.push(player.waker.clone());
+                }
+            } else {
+                stream.dropped_messages += 1;
+            }
+        }
+        true
+    }
+
+    /// Adds a player to the stream `key`. If the stream is live, the player's queue
+    /// starts with the metadata and sequence headers; drain it after subscribing.
+    pub fn subscribe(&mut self, key: &StreamKey, waker: W) -> Result<PlayerId, HubError> {
+        let stream_id = self.stream_for(key)?;
+        let id = PlayerId(self.next_id());
+        let stream = self.streams.get_mut(&stream_id).expect("stream_for returns live ids");
+        if stream.players.len() >= self.config.max_players_per_stream {
+            self.remove_if_unused(stream_id);
+            return Err(HubError::TooManyPlayers(key.clone()));
+        }
+        stream.players.push(id);
+        let mut player = Player {
+            stream: stream_id,
+            waker,
+            queue: VecDeque::new(),
+            queued_bytes: 0,
+            awaiting_start: stream.mid_stream,
+            skipping_video: false,
+            evicted: false,
+        };
+        let mut no_wake = Vec::new();
+        let initial = [
+            stream.metadata.clone().map(Delivery::Metadata),
+            stream.video_header.clone().map(Delivery::Media),
+            stream.audio_header.clone().map(Delivery::Media),
+        ];
+        for delivery in initial.into_iter().flatten() {
+            enqueue(&mut player, delivery, &mut no_wake);
+        }
+        self.players.insert(id, player);
+        Ok(id)
+    }
+
+    /// Removes a player.
+    pub fn unsubscribe(&mut self, id: PlayerId) {
+        if let Some(player) = self.players.remove(&id) {
+            if let Some(stream) = self.streams.get_mut(&player.stream) {
+                stream.players.retain(|p| *p != id);
+            }
+            self.remove_if_unused(player.stream);
+        }
+    }
+
+    /// Moves everything queued for `id` into `out`. An evicted player is removed.
+    pub fn drain(&mut self, id: PlayerId, out: &mut Vec<Delivery>) -> DrainStatus {
+        let Some(player) = self.players.get_mut(&id) else {
+            return DrainStatus::Unknown;
+        };
+        if player.evicted {
+            self.unsubscribe(id);
+            return DrainStatus::Evicted;
+        }
+        out.extend(player.queue.drain(..));
+        player.queued_bytes = 0;
+        DrainStatus::Open
+    }
+
+    /// Snapshots of every stream.
+    pub fn streams(&self) -> Vec<StreamInfo> {
+        self.streams
+            .values()
+            .map(|s| StreamInfo {
+                key: s.key.clone(),
+                publishing: s.publisher.is_some(),
+                players: s.players.len(),
+                media_messages: s.media_messages,
+                dropped_messages: s.dropped_messages,
+            })
+            .collect()
+    }
+}
+
+/// The stream `handle` publishes to, if that publish is still live.
+fn live_stream(streams: &mut HashMap<u64, Stream>, handle: PublishHandle) -> Option<&mut Stream> {
+    streams
+        .get_mut(&handle.stream)
+        .filter(|s| s.publisher == Some(handle.publish))
+}
+
+/// Decides whether `player` gets `message` now, updating its keyframe gates.
+fn admit<W>(player: &mut Player<W>, message: &MediaMessage, has_video: bool, config: &HubConfig) -> bool {
+    match message.class {
+        FrameClass::SequenceHeader | FrameClass::Other => true,
+        FrameClass::AudioFrame => !(player.awaiting_start && has_video),
+        FrameClass::Keyframe => {
+            let admitted = player.queued_bytes <= config.video_drop_bytes;
+            if admitted {
+                player.awaiting_start = false;
+                player.skipping_video = false;
+            } else {
+                player.skipping_video = true;
+            }
+            admitted
+        }
+        FrameClass::InterFrame | FrameClass::DisposableFrame => {
+            let limit = if message.class == FrameClass::DisposableFrame {
+                config.video_drop_bytes / 2
+            } else {
+                config.video_drop_bytes
+            };
+            if player.awaiting_start || player.skipping_video {
+                false
+            } else if player.queued_bytes > limit {
+                // A lost inter frame breaks the rest of its GOP: skip to the next keyframe.
+                player.skipping_video = message.class == FrameClass::InterFrame;
+                false
+            } else {
+                true
+            }
+        }
+    }
+}
+
+fn enqueue<W: Clone>(player: &mut Player<W>, delivery: Delivery, wake: &mut Vec<W>) {
+    if player.queue.is_empty() {
+        wake.push(player.waker.clone());
+    }
+    player.queued_bytes += delivery.cost();
+    player.queue.push_back(delivery);
+}
+
+#[cfg(test)]
+mod tests;

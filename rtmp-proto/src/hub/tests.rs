@@ -1,0 +1,222 @@
+use super::*;
+use crate::media::{MediaKind, MediaMessage};
+
+fn video(ts: u32, first: u8, len: usize) -> MediaMessage {
+    let mut payload = vec![first, 1];
+    payload.resize(len.max(2), 0);
+    MediaMessage::new(MediaKind::Video, ts, Bytes::from(payload))
+}
+fn key(ts: u32) -> MediaMessage {
+    video(ts, 0x17, 100)
+}
+fn inter(ts: u32) -> MediaMessage {
+    video(ts, 0x27, 100)
+}
+fn video_header() -> MediaMessage {
+    MediaMessage::new(MediaKind::Video, 0, Bytes::from_static(&[0x17, 0, 0, 0, 0, 1]))
+}
+fn audio(ts: u32) -> MediaMessage {
+    MediaMessage::new(MediaKind::Audio, ts, Bytes::from_static(&[0xAF, 1, 0x21, 0x10]))
+}
+fn audio_header() -> MediaMessage {
+    MediaMessage::new(MediaKind::Audio, 0, Bytes::from_static(&[0xAF, 0, 0x12, 0x10]))
+}
+
+fn stream() -> StreamKey {
+    StreamKey::new("live", "key")
+}
+
+fn drain(hub: &mut Hub<u32>, id: PlayerId) -> Vec<Delivery> {
+    let mut out = Vec::new();
+    assert_eq!(hub.drain(id, &mut out), DrainStatus::Open);
+    out
+}
+
+fn media_timestamps(deliveries: &[Delivery]) -> Vec<(MediaKind, u32)> {
+    deliveries
+        .iter()
+        .filter_map(|d| match d {
+            Delivery::Media(m) => Some((m.kind, m.timestamp)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_player_waiting_before_the_publisher_gets_everything_from_the_start() {
+    let mut hub = Hub::new(HubConfig::default());
+    let mut wake = Vec::new();
+    let player = hub.subscribe(&stream(), 7).unwrap();
+    assert!(drain(&mut hub, player).is_empty());
+    let publisher = hub.start_publish(&stream(), &mut wake).unwrap();
+    assert_eq!(wake, [7], "a waiting player is woken when the publisher starts");
+    hub.publish_metadata(publisher, Bytes::from_static(b"meta"), &mut wake);
+    for m in [video_header(), audio_header(), audio(0), key(0), inter(33), audio(21)] {
+        assert!(hub.publish_media(publisher, m, &mut wake));
+    }
+    let got = drain(&mut hub, player);
+    assert_eq!(got[0], Delivery::PublishStarted);
+    assert_eq!(got[1], Delivery::Metadata(Bytes::from_static(b"meta")));
+    assert_eq!(got.len(), 8, "nothing dropped for a player that was there from the start");
+}
+
+#[test]
+fn a_late_player_gets_metadata_and_headers_then_starts_at_a_keyframe() {
+    let mut hub = Hub::new(HubConfig::default());
+    let mut wake = Vec::new();
+    let publisher = hub.start_publish(&stream(), &mut wake).unwrap();
+    hub.publish_metadata(publisher, Bytes::from_static(b"meta"), &mut wake);
+    for m in [video_header(), audio_header(), key(0), audio(10), inter(33)] {
+        hub.publish_media(publisher, m, &mut wake);
+    }
+    let player = hub.subscribe(&stream(), 1).unwrap();
+    for m in [audio(40), inter(66), key(100), audio(110), inter(133)] {
+        hub.publish_media(publisher, m, &mut wake);
+    }
+    let got = drain(&mut hub, player);
+    assert_eq!(got[0], Delivery::Metadata(Bytes::from_static(b"meta")));
+    assert!(matches!(&got[1], Delivery::Media(m) if m.is_sequence_header() && m.kind == MediaKind::Video));
+    assert!(matches!(&got[2], Delivery::Media(m) if m.is_sequence_header() && m.kind == MediaKind::Audio));
+    assert_eq!(
+        media_timestamps(&got[3..]),
+        [(MediaKind::Video, 100), (MediaKind::Audio, 110), (MediaKind::Video, 133)],
+        "audio and inter frames before the keyframe are held back"
+    );
+}
+
+#[test]
+fn audio_only_streams_do_not_wait_for_a_keyframe() {
+    let mut hub = Hub::new(HubConfig::default());
+    let mut wake = Vec::new();
+    let publisher = hub.start_publish(&stream(), &mut wake).unwrap();
+    hub.publish_media(publisher, audio(0), &mut wake);
+    let player = hub.subscribe(&stream(), 1).unwrap();
+    hub.publish_media(publisher, audio(21), &mut wake);
+    assert_eq!(media_timestamps(&drain(&mut hub, player)), [(MediaKind::Audio, 21)]);
+}
+
+#[test]
+fn a_second_publisher_on_a_key_is_refused_and_the_first_keeps_it() {
+    let mut hub: Hub<u32> = Hub::new(HubConfig::default());
+    let mut wake = Vec::new();
+    let first = hub.start_publish(&stream(), &mut wake).unwrap();
+    assert_eq!(
+        hub.start_publish(&stream(), &mut wake),
+        Err(HubError::AlreadyPublishing(stream()))
+    );
+    assert!(hub.is_live(first));
+    hub.stop_publish(first, &mut wake);
+    assert!(!hub.is_live(first));
+    let second = hub.start_publish(&stream(), &mut wake).unwrap();
+    assert!(!hub.publish_media(first, key(0), &mut wake), "a stale handle feeds nothing");
+    assert!(hub.publish_media(second, key(0), &mut wake));
+}
+
+#[test]
+fn unpublish_tells_players_at_once_and_they_keep_waiting() {
+    let mut hub = Hub::new(HubConfig::default());
+    let mut wake = Vec::new();
+    let publisher = hub.start_publish(&stream(), &mut wake).unwrap();
+    let player = hub.subscribe(&stream(), 3).unwrap();
+    hub.publish_media(publisher, key(0), &mut wake);
+    drain(&mut hub, player);
+    wake.clear();
+    hub.stop_publish(publisher, &mut wake);
+    assert_eq!(wake, [3]);
+    assert_eq!(drain(&mut hub, player), [Delivery::PublishStopped]);
+    assert_eq!(hub.streams().len(), 1, "the stream stays while a player waits");
+    hub.unsubscribe(player);
+    assert!(hub.streams().is_empty(), "an unused stream is removed");
+}
+
+#[test]
+fn wakers_fire_only_when_a_queue_becomes_non_empty() {
+    let mut hub = Hub::new(HubConfig::default());
+    let mut wake = Vec::new();
+    let publisher = hub.start_publish(&stream(), &mut wake).unwrap();
+    let player = hub.subscribe(&stream(), 9).unwrap();
+    hub.publish_media(publisher, key(0), &mut wake);
+    hub.publish_media(publisher, inter(33), &mut wake);
+    assert_eq!(wake, [9]);
+    drain(&mut hub, player);
+    hub.publish_media(publisher, inter(66), &mut wake);
+    assert_eq!(wake, [9, 9]);
+}
+
+#[test]
+fn a_stalled_player_drops_video_to_the_next_keyframe_but_keeps_audio() {
+    let config = HubConfig {
+        video_drop_bytes: 10_000,
+        max_queue_bytes: 1 << 20,
+        ..HubConfig::default()
+    };
+    let mut hub = Hub::new(config);
+    let mut wake = Vec::new();
+    let publisher = hub.start_publish(&stream(), &mut wake).unwrap();
+    let player = hub.subscribe(&stream(), 1).unwrap();
+    hub.publish_media(publisher, video_header(), &mut wake);
+    hub.publish_media(publisher, key(0), &mut wake);
+    // The player reads nothing while 2 s of 3 KB frames and audio arrive.
+    let mut ts = 0;
+    for _ in 0..60 {
+        ts += 33;
+        hub.publish_media(publisher, video(ts, 0x27, 3000), &mut wake);
+        hub.publish_media(publisher, audio(ts), &mut wake);
+    }
+    let got = drain(&mut hub, player);
+    let audio_count = media_timestamps(&got).iter().filter(|(k, _)| *k == MediaKind::Audio).count();
+    assert_eq!(audio_count, 60, "no audio is dropped");
+    let video_count = media_timestamps(&got).iter().filter(|(k, _)| *k == MediaKind::Video).count();
+    assert!(video_count < 10, "video beyond the drop mark is dropped, got {video_count}");
+    assert!(hub.streams()[0].dropped_messages > 0);
+    // Caught up: inter frames stay dropped until a keyframe comes.
+    hub.publish_media(publisher, inter(3000), &mut wake);
+    hub.publish_media(publisher, key(3033), &mut wake);
+    hub.publish_media(publisher, inter(3066), &mut wake);
+    assert_eq!(
+        media_timestamps(&drain(&mut hub, player)),
+        [(MediaKind::Video, 3033), (MediaKind::Video, 3066)]
+    );
+}
+
+#[test]
+fn a_player_past_the_hard_bound_is_evicted_and_others_are_not() {
+    let config = HubConfig {
+        video_drop_bytes: 1000,
+        max_queue_bytes: 5000,
+        ..HubConfig::default()
+    };
+    let mut hub = Hub::new(config);
+    let mut wake = Vec::new();
+    let publisher = hub.start_publish(&stream(), &mut wake).unwrap();
+    let stalled = hub.subscribe(&stream(), 1).unwrap();
+    let reading = hub.subscribe(&stream(), 2).unwrap();
+    for ts in 0..200 {
+        // Audio is never dropped, so only eviction bounds a stalled player.
+        hub.publish_media(publisher, audio(ts), &mut wake);
+        drain(&mut hub, reading);
+    }
+    let mut out = Vec::new();
+    assert_eq!(hub.drain(stalled, &mut out), DrainStatus::Evicted);
+    assert_eq!(hub.drain(stalled, &mut out), DrainStatus::Unknown);
+    assert_eq!(hub.streams()[0].players, 1);
+    hub.publish_media(publisher, audio(500), &mut wake);
+    assert_eq!(drain(&mut hub, reading).len(), 1);
+}
+
+#[test]
+fn stream_and_player_limits_are_enforced() {
+    let config = HubConfig {
+        max_streams: 1,
+        max_players_per_stream: 1,
+        ..HubConfig::default()
+    };
+    let mut hub = Hub::new(config);
+    let mut wake = Vec::new();
+    hub.subscribe(&stream(), 1).unwrap();
+    assert_eq!(hub.subscribe(&stream(), 2), Err(HubError::TooManyPlayers(stream())));
+    assert_eq!(
+        hub.start_publish(&StreamKey::new("live", "other"), &mut wake),
+        Err(HubError::TooManyStreams)
+    );
+}

@@ -1,0 +1,38 @@
+//! # rtmp-proto: the sans-IO RTMP core
+//!
+//! Everything this library knows about RTMP lives here, and none of it touches a socket,
+//! a clock or a runtime. Bytes go in, events and bytes come out:
+//!
+//! ```text
+//!  socket bytes ─► ServerSession::handle_input ─► poll_event() → ServerEvent (connect, publish, play, media …)
+//!                                              ─► output segments (Bytes) ─► vectored write ─► advance_output(n)
+//!  now: Instant ─► handle_timeout / poll_timeout
+//!  app decisions ─► accept(id) / reject(id, reason) / deliver(stream, Delivery)
+//! ```
+//!
+//! Time and randomness are passed in, so the same inputs always give the same outputs.
+//! Runtime adapters (`rtmp-tokio`, …) only move bytes and time between the operating
+//! system and this crate.
+//!
+//! Modules:
+//! - [`amf`]: AMF0 values, encode and decode.
+//! - [`handshake`]: the RTMP handshake (server role).
+//! - [`chunk`]: the chunk stream decoder (reassembly) and encoder (header compression).
+//! - [`message`]: RTMP message types, protocol control, user control and commands.
+//! - [`media`]: audio/video payload classification (keyframes, sequence headers).
+//! - [`session`]: [`ServerSession`], the connection state machine.
+//! - [`hub`]: stream registry and per-player queues: the fan-out policy, with no locks and no I/O.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod amf;
+pub mod chunk;
+pub mod handshake;
+pub mod hub;
+pub mod media;
+pub mod message;
+pub mod session;
+
+mod rng;
+
+pub use session::{RequestId, ServerEvent, ServerSession, SessionConfig, SessionError};

@@ -1,0 +1,417 @@
+//! ServerSession scenarios, driven by a scripted client built from the chunk encoder.
+
+use super::*;
+use crate::amf::{self, AmfLimits};
+use crate::chunk::{ChunkDecoder, ChunkLimits};
+use crate::handshake::HANDSHAKE_BLOCK;
+use crate::hub::Delivery;
+use std::time::Duration;
+
+/// Builds what a client sends.
+struct Script {
+    encoder: ChunkEncoder,
+    bytes: Vec<u8>,
+}
+
+impl Script {
+    fn new() -> Self {
+        let mut bytes = vec![3u8];
+        bytes.extend((0..HANDSHAKE_BLOCK).map(|i| (i * 7) as u8)); // C1
+        bytes.extend(std::iter::repeat(0u8).take(HANDSHAKE_BLOCK)); // C2
+        Script {
+            encoder: ChunkEncoder::new(),
+            bytes,
+        }
+    }
+
+    fn message(&mut self, csid: u32, ts: u32, type_id: u8, stream_id: u32, payload: Bytes) -> &mut Self {
+        let header = MessageHeader { csid, timestamp: ts, type_id, stream_id, length: payload.len() as u32 };
+        let mut out: Vec<Bytes> = Vec::new();
+        self.encoder.encode(&header, &payload, &mut out);
+        for b in out {
+            self.bytes.extend_from_slice(&b);
+        }
+        self
+    }
+
+    fn command(&mut self, stream_id: u32, name: &str, txn: f64, object: Amf0Value, args: Vec<Amf0Value>) -> &mut Self {
+        let payload = Command { name: name.into(), transaction_id: txn, command_object: object, arguments: args }.encode();
+        self.message(3, 0, type_id::COMMAND_AMF0, stream_id, payload)
+    }
+
+    fn connect(&mut self, app: &str) -> &mut Self {
+        let object = AmfObject::new()
+            .with("app", app)
+            .with("type", "nonprivate")
+            .with("flashVer", "FMLE/3.0 (compatible; Lavf61.1.100)")
+            .with("tcUrl", format!("rtmp://127.0.0.1:1935/{app}"));
+        self.command(0, "connect", 1.0, object.into(), vec![])
+    }
+
+    fn publish(&mut self, key: &str) -> &mut Self {
+        self.command(0, "releaseStream", 2.0, Amf0Value::Null, vec![key.into()])
+            .command(0, "FCPublish", 3.0, Amf0Value::Null, vec![key.into()])
+            .command(0, "createStream", 4.0, Amf0Value::Null, vec![])
+            .command(1, "publish", 5.0, Amf0Value::Null, vec![key.into(), "live".into()])
+    }
+
+    fn play(&mut self, key: &str) -> &mut Self {
+        self.command(0, "createStream", 2.0, Amf0Value::Null, vec![])
+            .command(1, "play", 3.0, Amf0Value::Null, vec![key.into(), (-2.0).into()])
+    }
+
+    fn set_chunk_size(&mut self, size: u32) -> &mut Self {
+        self.message(2, 0, type_id::SET_CHUNK_SIZE, 0, ControlMessage::SetChunkSize(size).encode());
+        self.encoder.set_chunk_size(size);
+        self
+    }
+
+    fn metadata(&mut self) -> &mut Self {
+        let mut payload = BytesMut::new();
+        amf::encode_all(
+            &["@setDataFrame".into(), "onMetaData".into(), AmfObject::new().with("width", 320.0).into()],
+            &mut payload,
+        );
+        self.message(4, 0, type_id::DATA_AMF0, 1, payload.freeze())
+    }
+
+    fn video(&mut self, ts: u32, first: u8, len: usize) -> &mut Self {
+        let payload: Vec<u8> = [first, 1].into_iter().chain((0..len).map(|i| i as u8)).collect();
+        self.message(6, ts, type_id::VIDEO, 1, Bytes::from(payload))
+    }
+
+    fn audio(&mut self, ts: u32) -> &mut Self {
+        self.message(4, ts, type_id::AUDIO, 1, Bytes::from_static(&[0xAF, 1, 0x21, 0x10, 0x04]))
+    }
+
+    fn take(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.bytes)
+    }
+}
+
+/// Reads the server's output as messages.
+struct Reader {
+    handshake_left: usize,
+    decoder: ChunkDecoder,
+}
+
+impl Reader {
+    fn new() -> Self {
+        Reader { handshake_left: 1 + 2 * HANDSHAKE_BLOCK, decoder: ChunkDecoder::new(ChunkLimits::default()) }
+    }
+
+    fn read(&mut self, session: &mut ServerSession) -> Vec<RawMessage> {
+        let bytes: Vec<u8> = session.take_output().iter().flat_map(|b| b.iter().copied()).collect();
+        let skip = self.handshake_left.min(bytes.len());
+        self.handshake_left -= skip;
+        let mut input = &bytes[skip..];
+        let mut messages = Vec::new();
+        while let Some(m) = self.decoder.decode(&mut input).unwrap() {
+            if let Some(ControlMessage::SetChunkSize(n)) = ControlMessage::parse(m.header.type_id, &m.payload).unwrap() {
+                self.decoder.set_chunk_size(n).unwrap();
+            }
+            messages.push(m);
+        }
+        messages
+    }
+
+    fn commands(&mut self, session: &mut ServerSession) -> Vec<Command> {
+        self.read(session)
+            .into_iter()
+            .filter(|m| m.header.type_id == type_id::COMMAND_AMF0)
+            .map(|m| Command::decode(&m.payload, &AmfLimits::default()).unwrap())
+            .collect()
+    }
+}
+
+fn status_code(command: &Command) -> Option<&str> {
+    command.argument(0)?.as_object()?.get("code")?.as_str()
+}
+
+fn session_at(now: Instant) -> ServerSession {
+    ServerSession::new(SessionConfig::default(), now, 1)
+}
+
+fn events(session: &mut ServerSession) -> Vec<ServerEvent> {
+    std::iter::from_fn(|| session.poll_event()).collect()
+}
+
+/// Feeds `input` and accepts every request, returning all events.
+fn feed_accepting(session: &mut ServerSession, now: Instant, input: &[u8]) -> Vec<ServerEvent> {
+    session.handle_input(now, input).unwrap();
+    let mut all = Vec::new();
+    while let Some(event) = session.poll_event() {
+        match &event {
+            ServerEvent::ConnectRequest { id, .. }
+            | ServerEvent::PublishRequest { id, .. }
+            | ServerEvent::PlayRequest { id, .. } => session.accept(*id),
+            _ => {}
+        }
+        all.push(event);
+    }
+    all
+}
+
+#[test]
+fn connect_is_answered_with_window_bandwidth_chunk_size_and_success() {
+    let now = Instant::now();
+    let mut session = session_at(now);
+    let mut reader = Reader::new();
+    session.handle_input(now, &Script::new().connect("live").take()).unwrap();
+    let evs = events(&mut session);
+    assert_eq!(evs[0], ServerEvent::HandshakeComplete);
+    let ServerEvent::ConnectRequest { id, params } = &evs[1] else { panic!("{evs:?}") };
+    assert_eq!(params.app, "live");
+    assert_eq!(session.app(), "live");
+    session.accept(*id);
+    let messages = reader.read(&mut session);
+    let types: Vec<u8> = messages.iter().map(|m| m.header.type_id).collect();
+    assert_eq!(types, [5, 6, 1, 20]);
+    let result = Command::decode(&messages[3].payload, &AmfLimits::default()).unwrap();
+    assert_eq!(result.name, "_result");
+    assert_eq!(result.transaction_id, 1.0);
+    assert_eq!(status_code(&result), Some("NetConnection.Connect.Success"));
+}
+
+#[test]
+fn publish_flow_gives_status_metadata_and_media_without_copying() {
+    let now = Instant::now();
+    let mut session = session_at(now);
+    let mut reader = Reader::new();
+    let mut script = Script::new();
+    let mut evs = feed_accepting(&mut session, now, &script.connect("live").publish("key?token=1").take());
+    let commands = reader.commands(&mut session);
+    let names: Vec<(&str, Option<&str>)> = commands.iter().map(|c| (c.name.as_str(), status_code(c))).collect();
+    assert_eq!(
+        names,
+        [
+            ("_result", Some("NetConnection.Connect.Success")),
+            ("_result", None),
+            ("_result", None),
+            ("onFCPublish", Some("NetStream.Publish.Start")),
+            ("_result", None),
+            ("onStatus", Some("NetStream.Publish.Start")),
+        ]
+    );
+    assert_eq!(commands[4].argument(0).and_then(Amf0Value::as_number), Some(1.0), "createStream gives stream 1");
+    let Some(ServerEvent::PublishRequest { params, .. }) = evs.pop() else { panic!() };
+    assert_eq!((params.stream_key.as_str(), params.query.as_deref(), params.stream_id), ("key", Some("token=1"), 1));
+
+    let evs = feed_accepting(&mut session, now, &script.metadata().video(0, 0x17, 300).audio(0).take());
+    let ServerEvent::Metadata { stream_id: 1, payload } = &evs[0] else { panic!("{evs:?}") };
+    let values = amf::decode_all(payload, &AmfLimits::default()).unwrap();
+    assert_eq!(values[0].as_str(), Some("onMetaData"), "@setDataFrame is stripped");
+    let ServerEvent::Media { stream_id: 1, message } = &evs[1] else { panic!("{evs:?}") };
+    assert!(message.is_keyframe());
+    assert_eq!(message.payload.len(), 302);
+    assert!(matches!(&evs[2], ServerEvent::Media { message, .. } if message.kind == MediaKind::Audio));
+}
+
+#[test]
+fn rejected_publish_gets_bad_name_and_its_media_is_ignored() {
+    let now = Instant::now();
+    let mut session = session_at(now);
+    let mut reader = Reader::new();
+    let mut script = Script::new();
+    session.handle_input(now, &script.connect("live").publish("wrong").take()).unwrap();
+    let mut request = None;
+    while let Some(event) = session.poll_event() {
+        match event {
+            ServerEvent::ConnectRequest { id, .. } => session.accept(id),
+            ServerEvent::PublishRequest { id, .. } => request = Some(id),
+            _ => {}
+        }
+    }
+    session.reject(request.unwrap(), "Invalid stream key");
+    let last = reader.commands(&mut session).pop().unwrap();
+    assert_eq!(status_code(&last), Some("NetStream.Publish.BadName"));
+    let description = last.argument(0).and_then(|o| o.as_object()?.get("description")?.as_str().map(str::to_owned));
+    assert_eq!(description.as_deref(), Some("Invalid stream key"));
+    session.handle_input(now, &script.video(0, 0x17, 10).audio(0).take()).unwrap();
+    assert!(events(&mut session).is_empty(), "no media from a rejected publish");
+}
+
+#[test]
+fn rejected_connect_answers_error_then_closes() {
+    let now = Instant::now();
+    let mut session = session_at(now);
+    let mut reader = Reader::new();
+    session.handle_input(now, &Script::new().connect("private").take()).unwrap();
+    let Some(ServerEvent::ConnectRequest { id, .. }) = events(&mut session).pop() else { panic!() };
+    session.reject(id, "no such app");
+    let answer = reader.commands(&mut session).pop().unwrap();
+    assert_eq!(answer.name, "_error");
+    assert_eq!(status_code(&answer), Some("NetConnection.Connect.Rejected"));
+    assert!(session.is_closing());
+    assert_eq!(session.error(), Some(&SessionError::ConnectRejected("no such app".into())));
+}
+
+#[test]
+fn play_flow_sends_start_statuses_and_deliveries() {
+    let now = Instant::now();
+    let mut session = session_at(now);
+    let mut reader = Reader::new();
+    feed_accepting(&mut session, now, &Script::new().connect("live").play("key").take());
+    let messages = reader.read(&mut session);
+    let codes: Vec<String> = messages
+        .iter()
+        .filter(|m| m.header.type_id == type_id::COMMAND_AMF0)
+        .filter_map(|m| status_code(&Command::decode(&m.payload, &AmfLimits::default()).unwrap()).map(str::to_owned))
+        .collect();
+    assert_eq!(codes, ["NetConnection.Connect.Success", "NetStream.Play.Reset", "NetStream.Play.Start"]);
+    assert!(messages.iter().any(|m| m.header.type_id == type_id::DATA_AMF0
+        && amf::decode_all(&m.payload, &AmfLimits::default()).unwrap()[0].as_str() == Some("|RtmpSampleAccess")));
+
+    let frame = MediaMessage::new(MediaKind::Video, 40, Bytes::from(vec![0x17u8; 10_000]));
+    session.deliver(1, &Delivery::Media(frame.clone()));
+    session.deliver(1, &Delivery::PublishStopped);
+    session.deliver(2, &Delivery::Media(frame.clone())); // not a playing stream: ignored
+    let messages = reader.read(&mut session);
+    assert_eq!(messages.len(), 3);
+    assert_eq!(messages[0].header.type_id, type_id::VIDEO);
+    assert_eq!(messages[0].header.timestamp, 40);
+    assert_eq!(messages[0].header.stream_id, 1);
+    assert_eq!(messages[0].payload, frame.payload);
+    assert_eq!(
+        status_code(&Command::decode(&messages[1].payload, &AmfLimits::default()).unwrap()),
+        Some("NetStream.Play.UnpublishNotify")
+    );
+    assert_eq!(messages[2].header.type_id, type_id::USER_CONTROL);
+}
+
+#[test]
+fn delete_stream_ends_a_publish() {
+    let now = Instant::now();
+    let mut session = session_at(now);
+    let mut script = Script::new();
+    feed_accepting(&mut session, now, &script.connect("live").publish("key").take());
+    let evs = feed_accepting(&mut session, now, &script.command(0, "deleteStream", 6.0, Amf0Value::Null, vec![1.0.into()]).take());
+    assert_eq!(evs, [ServerEvent::PublishStopped { stream_id: 1 }]);
+}
+
+#[test]
+fn connect_timeout_closes_a_silent_or_half_handshaken_session() {
+    let start = Instant::now();
+    let mut session = session_at(start);
+    session.handle_input(start, &[3, 0, 0]).unwrap();
+    let deadline = session.poll_timeout().unwrap();
+    assert_eq!(deadline, start + Duration::from_secs(10));
+    assert!(session.handle_timeout(deadline - Duration::from_millis(1)).is_ok());
+    assert_eq!(session.handle_timeout(deadline), Err(SessionError::ConnectTimeout));
+    assert!(session.is_closing());
+}
+
+#[test]
+fn idle_timeout_applies_once_connected() {
+    let start = Instant::now();
+    let mut session = session_at(start);
+    feed_accepting(&mut session, start, &Script::new().connect("live").take());
+    let deadline = session.poll_timeout().unwrap();
+    assert_eq!(deadline, start + Duration::from_secs(60));
+    assert_eq!(session.handle_timeout(deadline), Err(SessionError::IdleTimeout));
+}
+
+#[test]
+fn garbage_after_the_handshake_closes_the_session_with_a_reason() {
+    let now = Instant::now();
+    let mut session = session_at(now);
+    let mut input = Script::new().take();
+    // A fmt-0 header on csid 3 announcing a 16 MiB message, then junk.
+    input.extend([0x03, 0, 0, 0, 0xFF, 0xFF, 0xFF, 20, 0, 0, 0, 0]);
+    input.extend(std::iter::repeat(0xEE).take(100));
+    let err = session.handle_input(now, &input).unwrap_err();
+    assert!(matches!(err, SessionError::Chunk(_)), "{err}");
+    assert!(session.is_closing());
+    assert_eq!(session.handle_input(now, &[0]), Err(err));
+}
+
+#[test]
+fn acknowledgements_follow_the_peer_window() {
+    let now = Instant::now();
+    let mut session = session_at(now);
+    let mut reader = Reader::new();
+    let mut script = Script::new();
+    feed_accepting(&mut session, now, &script.connect("live").publish("key").take());
+    reader.read(&mut session);
+    script.message(2, 0, type_id::WINDOW_ACK_SIZE, 0, ControlMessage::WindowAckSize(5000).encode());
+    for ts in 0..20 {
+        script.video(ts * 33, 0x27, 500);
+    }
+    feed_accepting(&mut session, now, &script.take());
+    let acks: Vec<u32> = reader
+        .read(&mut session)
+        .iter()
+        .filter_map(|m| match ControlMessage::parse(m.header.type_id, &m.payload).unwrap() {
+            Some(ControlMessage::Acknowledgement(n)) => Some(n),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(acks.len(), 1, "one window crossed in this input");
+    assert!(acks[0] > 5000);
+}
+
+fn recorded_publish() -> Vec<u8> {
+    let mut script = Script::new();
+    script.connect("live").publish("key").metadata().set_chunk_size(4096);
+    for i in 0..40u32 {
+        let first = if i % 10 == 0 { 0x17 } else { 0x27 };
+        script.video(i * 33, first, (i as usize * 997) % 9000 + 1);
+        script.audio(i * 21);
+    }
+    script.set_chunk_size(100);
+    script.video(40 * 33, 0x17, 5000);
+    script.take()
+}
+
+/// Feeds `input` in the given pieces; returns the events and every output byte.
+fn run_split(input: &[u8], cuts: &[usize]) -> (Vec<ServerEvent>, Vec<u8>) {
+    let now = Instant::now();
+    let mut session = ServerSession::new(SessionConfig::default(), now, 7);
+    let mut events = Vec::new();
+    let mut start = 0;
+    for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
+        let cut = cut.clamp(start, input.len());
+        events.extend(feed_accepting(&mut session, now, &input[start..cut]));
+        start = cut;
+    }
+    let output = session.take_output().iter().flat_map(|b| b.iter().copied()).collect();
+    (events, output)
+}
+
+#[test]
+fn byte_at_a_time_gives_the_same_events_and_output_as_whole() {
+    let input = recorded_publish();
+    let whole = run_split(&input, &[]);
+    assert_eq!(whole.0.iter().filter(|e| matches!(e, ServerEvent::Media { .. })).count(), 81);
+    let cuts: Vec<usize> = (1..input.len()).collect();
+    assert_eq!(run_split(&input, &cuts), whole);
+}
+
+mod split_property {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Any split of a recorded client byte stream yields exactly the same events
+        /// (and the same server output) as feeding it whole.
+        #[test]
+        fn any_split_gives_the_same_events(mut cuts in proptest::collection::vec(0usize..200_000, 0..60)) {
+            let input = recorded_publish();
+            cuts.sort_unstable();
+            let whole = run_split(&input, &[]);
+            prop_assert_eq!(run_split(&input, &cuts), whole);
+        }
+
+        /// Arbitrary bytes after a valid handshake never panic the session.
+        #[test]
+        fn arbitrary_input_never_panics(junk in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            let now = Instant::now();
+            let mut session = session_at(now);
+            let mut input = Script::new().connect("live").take();
+            input.extend(junk);
+            let _ = session.handle_input(now, &input);
+            while session.poll_event().is_some() {}
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! # rtmp-tokio: the Tokio adapter for `rtmp-proto`
+//!
+//! [`RtmpServer`] accepts TCP connections and runs one task per connection. Each task
+//! is the loop every adapter runs: read → [`ServerSession::handle_input`] → answer the
+//! session's events (calling your [`RtmpHandler`]) → write the output segments with one
+//! vectored write → sleep until the session's next timeout. Fan-out goes through the
+//! core's [`Hub`] behind a mutex held only for queue operations; each player's task is
+//! woken when its queue becomes non-empty and pulls from it only when its socket has
+//! caught up, so a slow player meets the hub's drop policy instead of slowing anyone.
+//!
+//! No protocol decision is made here: if this crate grows one, it belongs in `rtmp-proto`.
+//!
+//! [`ServerSession::handle_input`]: rtmp_proto::ServerSession::handle_input
+//! [`Hub`]: rtmp_proto::hub::Hub
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod config;
+mod connection;
+mod handler;
+mod server;
+
+pub use config::ServerConfig;
+pub use handler::{AuthResult, RtmpHandler, SessionContext};
+pub use server::{RtmpServer, ServerHandle};

@@ -1,0 +1,40 @@
+//! # rtmp-rs
+//!
+//! An async RTMP server and client library: a sans-IO protocol core ([`proto`], the
+//! `rtmp-proto` crate) driven by runtime adapters. The Tokio adapter is re-exported at
+//! the top, so a server is a handler and two lines:
+//!
+//! ```no_run
+//! use rtmp_rs::{RtmpServer, ServerConfig, RtmpHandler};
+//!
+//! struct Open;
+//! impl RtmpHandler for Open {}
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! RtmpServer::new(ServerConfig::default(), Open).run().await
+//! # }
+//! ```
+//!
+//! Crate map:
+//! - [`proto`]: the core — handshake, chunking, AMF, commands, sessions, fan-out policy.
+//! - `rtmp-tokio`: the Tokio server ([`RtmpServer`], [`ServerConfig`], [`RtmpHandler`]).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub use rtmp_proto as proto;
+pub use rtmp_tokio::{AuthResult, RtmpHandler, RtmpServer, ServerConfig, ServerHandle};
+
+/// Per-connection context handed to [`RtmpHandler`] callbacks.
+pub mod session {
+    pub use rtmp_tokio::SessionContext;
+}
+
+/// Protocol layers of the core: messages and their parameters, AMF, chunking, handshake.
+pub mod protocol {
+    pub use rtmp_proto::{amf, chunk, handshake, message};
+}
+
+/// Audio and video messages and their classification.
+pub mod media {
+    pub use rtmp_proto::media::*;
+}
