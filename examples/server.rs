@@ -17,8 +17,12 @@ fn parse_args() -> Result<SocketAddr, String> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--bind" => {
-                let value = args.next().ok_or("--bind needs an address, e.g. 127.0.0.1:1935")?;
-                bind = value.parse().map_err(|e| format!("bad --bind address {value:?}: {e}"))?;
+                let value = args
+                    .next()
+                    .ok_or("--bind needs an address, e.g. 127.0.0.1:1935")?;
+                bind = value
+                    .parse()
+                    .map_err(|e| format!("bad --bind address {value:?}: {e}"))?;
             }
             "-h" | "--help" => {
                 println!("usage: server [--bind ADDR]   (default 0.0.0.0:1935)");
@@ -34,14 +38,17 @@ fn parse_args() -> Result<SocketAddr, String> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let bind = parse_args()?;
     let server = RtmpServer::listen(ServerConfig::default().bind(bind), OpenServer).await?;
     let addr = server.local_addr().ok_or("listener has no address")?;
-    let host = if addr.ip().is_unspecified() { "127.0.0.1".to_owned() } else { addr.ip().to_string() };
+    let host = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        addr.ip().to_string()
+    };
     let url = format!("rtmp://{host}:{}/live/test", addr.port());
     println!("RTMP server on {addr}");
     println!("  publish: ffmpeg -re -i input.flv -c copy -f flv {url}");

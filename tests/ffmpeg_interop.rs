@@ -38,10 +38,14 @@ fn ffmpeg_publish_h264_aac_and_two_players_receive_identical_packets() {
 
     let early_out = temp_out("early.framecrc");
     let mut early = spawn_play(&ff, &url, &early_out);
-    server.wait_for("the early player", Duration::from_secs(10), |_| server.players("interop") == 1);
+    server.wait_for("the early player", Duration::from_secs(10), |_| {
+        server.players("interop") == 1
+    });
 
     let mut publisher = spawn_publish(&ff, &input, &url);
-    server.wait_for("the publisher", Duration::from_secs(10), |_| server.publishing("interop"));
+    server.wait_for("the publisher", Duration::from_secs(10), |_| {
+        server.publishing("interop")
+    });
     std::thread::sleep(Duration::from_secs(2));
     let late_out = temp_out("late.framecrc");
     let mut late = spawn_play(&ff, &url, &late_out);
@@ -51,18 +55,31 @@ fn ffmpeg_publish_h264_aac_and_two_players_receive_identical_packets() {
     late.expect_success(Duration::from_secs(15));
 
     let early_crc = parse_framecrc_full(&std::fs::read_to_string(&early_out).unwrap());
-    assert_eq!(early_crc.extradata, source.extradata, "sequence headers arrive intact");
+    assert_eq!(
+        early_crc.extradata, source.extradata,
+        "sequence headers arrive intact"
+    );
     assert_same_packets(&source.packets, &early_crc.packets, true);
     for stream in [0, 1] {
-        assert_eq!(count(&early_crc.packets, stream), count(&source.packets, stream), "stream {stream}: every packet arrives");
+        assert_eq!(
+            count(&early_crc.packets, stream),
+            count(&source.packets, stream),
+            "stream {stream}: every packet arrives"
+        );
     }
 
     let (late_packets, late_extradata) = read_framecrc(&late_out);
-    assert_eq!(late_extradata, source.extradata, "a late player gets the sequence headers");
+    assert_eq!(
+        late_extradata, source.extradata,
+        "a late player gets the sequence headers"
+    );
     assert_same_packets(&source.packets, &late_packets, false);
     let video = count(&late_packets, 0);
     let total = count(&source.packets, 0);
-    assert!(video >= total / 3 && video < total, "late player got {video} of {total} video packets");
+    assert!(
+        video >= total / 3 && video < total,
+        "late player got {video} of {total} video packets"
+    );
     assert!(count(&late_packets, 1) > 0, "late player gets audio");
 }
 
@@ -85,16 +102,27 @@ fn rejected_stream_key_fails_ffmpeg_publish_with_the_reason() {
     let input = h264_aac_flv();
     let server = TestServer::start(ServerConfig::default(), KeyCheck);
     let mut publisher = spawn_publish(&ff, &input, &server.url("live", "bad"));
-    let status = publisher.wait_timeout(Duration::from_secs(20)).expect("ffmpeg gives up on a rejected publish");
+    let status = publisher
+        .wait_timeout(Duration::from_secs(20))
+        .expect("ffmpeg gives up on a rejected publish");
     assert!(!status.success());
     let stderr = publisher.stderr_text();
-    assert!(stderr.contains("Invalid stream key"), "ffmpeg shows the reason: {stderr}");
-    assert!(server.handle.streams().is_empty(), "nothing was published: {:?}", server.handle.streams());
+    assert!(
+        stderr.contains("Invalid stream key"),
+        "ffmpeg shows the reason: {stderr}"
+    );
+    assert!(
+        server.handle.streams().is_empty(),
+        "nothing was published: {:?}",
+        server.handle.streams()
+    );
 }
 
 fn connect(server: &TestServer) -> TcpStream {
     let socket = TcpStream::connect(server.addr).unwrap();
-    socket.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
     socket
 }
 
@@ -122,9 +150,13 @@ fn hostile_connections_close_alone_while_a_stream_runs() {
     let url = server.url("live", "steady");
     let out = temp_out("steady.framecrc");
     let mut player = spawn_play(&ff, &url, &out);
-    server.wait_for("the player", Duration::from_secs(10), |_| server.players("steady") == 1);
+    server.wait_for("the player", Duration::from_secs(10), |_| {
+        server.players("steady") == 1
+    });
     let mut publisher = spawn_publish(&ff, &input, &url);
-    server.wait_for("the publisher", Duration::from_secs(10), |_| server.publishing("steady"));
+    server.wait_for("the publisher", Duration::from_secs(10), |_| {
+        server.publishing("steady")
+    });
 
     let started = Instant::now();
     // 1. A full handshake, then garbage: a header announcing a message far over the size bound.
@@ -135,7 +167,9 @@ fn hostile_connections_close_alone_while_a_stream_runs() {
     let mut s0s1s2 = vec![0u8; 3073];
     garbage.read_exact(&mut s0s1s2).unwrap();
     garbage.write_all(&[0u8; 1536]).unwrap();
-    garbage.write_all(&[0x03, 0, 0, 0, 0xFF, 0xFF, 0xFF, 20, 0, 0, 0, 0]).unwrap();
+    garbage
+        .write_all(&[0x03, 0, 0, 0, 0xFF, 0xFF, 0xFF, 20, 0, 0, 0, 0])
+        .unwrap();
     garbage.write_all(&[0xEE; 4096]).unwrap();
     // 2. C0 and part of C1, then nothing.
     let mut half = connect(&server);
@@ -146,7 +180,10 @@ fn hostile_connections_close_alone_while_a_stream_runs() {
     let garbage_closed = time_to_close(garbage, started);
     let half_closed = time_to_close(half, started);
     let silent_closed = time_to_close(silent, started);
-    assert!(garbage_closed < Duration::from_secs(1), "garbage closed after {garbage_closed:?}");
+    assert!(
+        garbage_closed < Duration::from_secs(1),
+        "garbage closed after {garbage_closed:?}"
+    );
     for (what, took) in [("half handshake", half_closed), ("silent", silent_closed)] {
         assert!(
             took >= Duration::from_millis(1900) && took < Duration::from_secs(4),
@@ -158,5 +195,9 @@ fn hostile_connections_close_alone_while_a_stream_runs() {
     player.expect_success(Duration::from_secs(15));
     let played = parse_framecrc_full(&std::fs::read_to_string(&out).unwrap());
     assert_same_packets(&source.packets, &played.packets, true);
-    assert_eq!(played.packets.len(), source.packets.len(), "the stream was not disturbed");
+    assert_eq!(
+        played.packets.len(),
+        source.packets.len(),
+        "the stream was not disturbed"
+    );
 }

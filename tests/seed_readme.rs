@@ -48,9 +48,13 @@ mod quick_start {
         // C0 + C1; the server must answer with S0 + S1 + S2.
         let mut c0c1 = vec![3u8];
         c0c1.extend(std::iter::repeat(7u8).take(1536));
-        tokio::io::AsyncWriteExt::write_all(&mut socket, &c0c1).await.unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut socket, &c0c1)
+            .await
+            .unwrap();
         let mut reply = vec![0u8; 1 + 2 * 1536];
-        tokio::io::AsyncReadExt::read_exact(&mut socket, &mut reply).await.unwrap();
+        tokio::io::AsyncReadExt::read_exact(&mut socket, &mut reply)
+            .await
+            .unwrap();
         assert_eq!(reply[0], 3);
         assert_eq!(&reply[1537..], &c0c1[1..]);
         stop_tx.send(()).unwrap();
@@ -100,7 +104,10 @@ mod handler_callbacks {
             publish_type: "live".into(),
             stream_id: 1,
         };
-        assert_eq!(AuthHandler.on_publish(&ctx, &params("secret")).await, AuthResult::Accept);
+        assert_eq!(
+            AuthHandler.on_publish(&ctx, &params("secret")).await,
+            AuthResult::Accept
+        );
         assert_eq!(
             AuthHandler.on_publish(&ctx, &params("guess")).await,
             AuthResult::Reject("Invalid stream key".into())

@@ -40,7 +40,13 @@ pub(crate) struct Connection<H> {
 }
 
 impl<H: RtmpHandler> Connection<H> {
-    pub(crate) fn new(shared: Arc<Shared<H>>, stream: TcpStream, peer: SocketAddr, id: u64, seed: u64) -> Self {
+    pub(crate) fn new(
+        shared: Arc<Shared<H>>,
+        stream: TcpStream,
+        peer: SocketAddr,
+        id: u64,
+        seed: u64,
+    ) -> Self {
         let session = ServerSession::new(shared.config.session.clone(), Instant::now(), seed);
         Connection {
             shared,
@@ -60,7 +66,8 @@ impl<H: RtmpHandler> Connection<H> {
     }
 
     pub(crate) async fn run(mut self, stop: watch::Receiver<bool>) {
-        let span = tracing::info_span!("session", id = self.ctx.session_id, peer = %self.ctx.peer_addr);
+        let span =
+            tracing::info_span!("session", id = self.ctx.session_id, peer = %self.ctx.peer_addr);
         async move {
             tracing::debug!("connected");
             let outcome = self.serve(stop).await;
@@ -87,7 +94,10 @@ impl<H: RtmpHandler> Connection<H> {
             if self.session.is_closing() && self.session.pending_output() == 0 {
                 return Err(self.close_reason());
             }
-            let deadline = self.session.poll_timeout().map(tokio::time::Instant::from_std);
+            let deadline = self
+                .session
+                .poll_timeout()
+                .map(tokio::time::Instant::from_std);
             let (mut reader, mut writer) = self.stream.split();
             let session = &self.session;
             tokio::select! {
@@ -117,9 +127,10 @@ impl<H: RtmpHandler> Connection<H> {
     }
 
     fn close_reason(&self) -> String {
-        self.session
-            .error()
-            .map_or_else(|| "closed by the server".to_owned(), SessionError::to_string)
+        self.session.error().map_or_else(
+            || "closed by the server".to_owned(),
+            SessionError::to_string,
+        )
     }
 
     async fn handle_event(&mut self, event: ServerEvent) {
@@ -183,7 +194,11 @@ impl<H: RtmpHandler> Connection<H> {
                 }
             }
             ServerEvent::PublishStopped { stream_id } => {
-                if let Some(at) = self.publishing.iter().position(|p| p.stream_id == stream_id) {
+                if let Some(at) = self
+                    .publishing
+                    .iter()
+                    .position(|p| p.stream_id == stream_id)
+                {
                     let publishing = self.publishing.remove(at);
                     self.stop_publish(publishing).await;
                 }
@@ -200,13 +215,17 @@ impl<H: RtmpHandler> Connection<H> {
             }
             ServerEvent::Metadata { stream_id, payload } => {
                 if let Some(p) = self.publishing.iter().find(|p| p.stream_id == stream_id) {
-                    shared.hub().publish_metadata(p.handle, payload, &mut self.wake);
+                    shared
+                        .hub()
+                        .publish_metadata(p.handle, payload, &mut self.wake);
                     self.wake_players();
                 }
             }
             ServerEvent::Media { stream_id, message } => {
                 if let Some(p) = self.publishing.iter().find(|p| p.stream_id == stream_id) {
-                    shared.hub().publish_media(p.handle, message, &mut self.wake);
+                    shared
+                        .hub()
+                        .publish_media(p.handle, message, &mut self.wake);
                     self.wake_players();
                 }
             }
@@ -214,10 +233,15 @@ impl<H: RtmpHandler> Connection<H> {
     }
 
     async fn stop_publish(&mut self, publishing: Publishing) {
-        self.shared.hub().stop_publish(publishing.handle, &mut self.wake);
+        self.shared
+            .hub()
+            .stop_publish(publishing.handle, &mut self.wake);
         self.wake_players();
         tracing::info!(key = %publishing.params.stream_key, "unpublish");
-        self.shared.handler.on_unpublish(&self.ctx, &publishing.params).await;
+        self.shared
+            .handler
+            .on_unpublish(&self.ctx, &publishing.params)
+            .await;
     }
 
     fn wake_players(&mut self) {

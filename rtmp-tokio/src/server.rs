@@ -166,7 +166,10 @@ impl<H: RtmpHandler> RtmpServer<H> {
         })
         .await;
         if drained.is_err() {
-            tracing::warn!(remaining = tasks.len(), "sessions still open after shutdown grace: aborted");
+            tracing::warn!(
+                remaining = tasks.len(),
+                "sessions still open after shutdown grace: aborted"
+            );
             tasks.shutdown().await;
         }
         result
@@ -177,6 +180,8 @@ impl<H: RtmpHandler> RtmpServer<H> {
 fn is_per_connection(e: &io::Error) -> bool {
     matches!(
         e.kind(),
-        io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset | io::ErrorKind::Interrupted
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
     )
 }

@@ -27,7 +27,9 @@ impl TestServer {
                 .unwrap();
             runtime.block_on(async move {
                 let server = RtmpServer::listen(config, handler).await.unwrap();
-                ready_tx.send((server.local_addr().unwrap(), server.handle())).unwrap();
+                ready_tx
+                    .send((server.local_addr().unwrap(), server.handle()))
+                    .unwrap();
                 server
                     .run_until(async {
                         let _ = stop_rx.await;
@@ -37,7 +39,12 @@ impl TestServer {
             });
         });
         let (addr, handle) = ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        TestServer { addr, handle, stop: Some(stop_tx), thread: Some(thread) }
+        TestServer {
+            addr,
+            handle,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
     }
 
     /// `rtmp://127.0.0.1:PORT/app/key`.
@@ -49,19 +56,31 @@ impl TestServer {
     pub fn wait_for(&self, what: &str, timeout: Duration, check: impl Fn(&ServerHandle) -> bool) {
         let deadline = Instant::now() + timeout;
         while !check(&self.handle) {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}: {:?}", self.handle.streams());
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {:?}",
+                self.handle.streams()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
 
     /// Players currently subscribed to `key` (any app).
     pub fn players(&self, key: &str) -> usize {
-        self.handle.streams().iter().filter(|s| s.key.name == key).map(|s| s.players).sum()
+        self.handle
+            .streams()
+            .iter()
+            .filter(|s| s.key.name == key)
+            .map(|s| s.players)
+            .sum()
     }
 
     /// Whether `key` has a live publisher.
     pub fn publishing(&self, key: &str) -> bool {
-        self.handle.streams().iter().any(|s| s.key.name == key && s.publishing)
+        self.handle
+            .streams()
+            .iter()
+            .any(|s| s.key.name == key && s.publishing)
     }
 }
 

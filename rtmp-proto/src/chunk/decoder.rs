@@ -149,7 +149,12 @@ impl ChunkDecoder {
     }
 
     fn peek_u24(&self, input: &[u8], at: usize) -> u32 {
-        u32::from_be_bytes([0, self.peek(input, at), self.peek(input, at + 1), self.peek(input, at + 2)])
+        u32::from_be_bytes([
+            0,
+            self.peek(input, at),
+            self.peek(input, at + 1),
+            self.peek(input, at + 2),
+        ])
     }
 
     fn peek_u32(&self, input: &[u8], at: usize, little_endian: bool) -> u32 {
@@ -215,8 +220,16 @@ impl ChunkDecoder {
             return Err(ChunkError::NoPreviousHeader { csid, fmt });
         }
         // Is an extended timestamp there, and what does it say?
-        let field = if fmt < 3 { self.peek_u24(input, basic_len) } else { 0 };
-        let extended = if fmt < 3 { field == EXTENDED_TIMESTAMP } else { prev_extended };
+        let field = if fmt < 3 {
+            self.peek_u24(input, basic_len)
+        } else {
+            0
+        };
+        let extended = if fmt < 3 {
+            field == EXTENDED_TIMESTAMP
+        } else {
+            prev_extended
+        };
         let mut ext_present = extended;
         if extended {
             let known = if fmt == 3 { ext_on_fmt3 } else { Some(true) };
@@ -230,7 +243,11 @@ impl ChunkDecoder {
                 }
             }
         }
-        let ext_value = if ext_present { self.peek_u32(input, header_len, false) } else { 0 };
+        let ext_value = if ext_present {
+            self.peek_u32(input, header_len, false)
+        } else {
+            0
+        };
 
         if fmt < 3 || !in_message {
             let (length, type_id, stream_id) = match fmt {
@@ -239,7 +256,11 @@ impl ChunkDecoder {
                     self.peek(input, basic_len + 6),
                     Some(self.peek_u32(input, basic_len + 7, true)),
                 ),
-                1 => (self.peek_u24(input, basic_len + 3), self.peek(input, basic_len + 6), None),
+                1 => (
+                    self.peek_u24(input, basic_len + 3),
+                    self.peek(input, basic_len + 6),
+                    None,
+                ),
                 _ => (prev_length, prev_type, None),
             };
             if length > self.limits.max_message_size {
@@ -250,7 +271,10 @@ impl ChunkDecoder {
                 });
             }
             if in_message {
-                tracing::debug!(csid, "message header before the last message ended: partial message dropped");
+                tracing::debug!(
+                    csid,
+                    "message header before the last message ended: partial message dropped"
+                );
                 self.buffered -= self.streams[index].payload.len();
             }
             let ts_field = match (fmt, extended) {
@@ -259,7 +283,11 @@ impl ChunkDecoder {
                 _ => field,
             };
             let stream = &mut self.streams[index];
-            stream.timestamp = if fmt == 0 { ts_field } else { stream.timestamp.wrapping_add(ts_field) };
+            stream.timestamp = if fmt == 0 {
+                ts_field
+            } else {
+                stream.timestamp.wrapping_add(ts_field)
+            };
             stream.ts_field = ts_field;
             stream.extended = extended;
             stream.length = length;

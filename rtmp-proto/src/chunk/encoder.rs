@@ -1,6 +1,8 @@
 //! [`ChunkEncoder`]: whole messages in, chunks out as shared `Bytes` segments.
 
-use super::{valid_chunk_size, MessageHeader, DEFAULT_CHUNK_SIZE, EXTENDED_TIMESTAMP, MAX_MESSAGE_LENGTH};
+use super::{
+    valid_chunk_size, MessageHeader, DEFAULT_CHUNK_SIZE, EXTENDED_TIMESTAMP, MAX_MESSAGE_LENGTH,
+};
 use bytes::{BufMut, Bytes, BytesMut};
 
 /// Payloads up to this size are copied next to their header: one segment beats two.
@@ -62,7 +64,12 @@ impl ChunkEncoder {
     /// Appends the chunks of one message to `out`. `header.length` is ignored: the
     /// payload's length is used, and must be at most 0xFFFFFF (the caller's promise:
     /// longer payloads are cut to that length).
-    pub fn encode(&mut self, header: &MessageHeader, payload: &Bytes, out: &mut impl Extend<Bytes>) {
+    pub fn encode(
+        &mut self,
+        header: &MessageHeader,
+        payload: &Bytes,
+        out: &mut impl Extend<Bytes>,
+    ) {
         let payload = clamp_payload(payload);
         let length = payload.len() as u32;
         let at = self.sent.iter().position(|s| s.csid == header.csid);
@@ -100,14 +107,29 @@ impl ChunkEncoder {
     /// earlier message, so several connections using `chunk_size` can share the result.
     /// It records nothing: call [`ChunkEncoder::forget`] for `header.csid` on each
     /// connection that sends it, so their next message there is self-contained too.
-    pub fn encode_standalone(chunk_size: u32, header: &MessageHeader, payload: &Bytes, out: &mut impl Extend<Bytes>) {
+    pub fn encode_standalone(
+        chunk_size: u32,
+        header: &MessageHeader,
+        payload: &Bytes,
+        out: &mut impl Extend<Bytes>,
+    ) {
         let chunk_size = valid_chunk_size(chunk_size).unwrap_or(DEFAULT_CHUNK_SIZE);
-        write_chunks(chunk_size, 0, header, header.timestamp, &clamp_payload(payload), out);
+        write_chunks(
+            chunk_size,
+            0,
+            header,
+            header.timestamp,
+            &clamp_payload(payload),
+            out,
+        );
     }
 }
 
 fn clamp_payload(payload: &Bytes) -> Bytes {
-    debug_assert!(payload.len() <= MAX_MESSAGE_LENGTH as usize, "RTMP message over 16 MiB");
+    debug_assert!(
+        payload.len() <= MAX_MESSAGE_LENGTH as usize,
+        "RTMP message over 16 MiB"
+    );
     if payload.len() > MAX_MESSAGE_LENGTH as usize {
         payload.slice(..MAX_MESSAGE_LENGTH as usize)
     } else {

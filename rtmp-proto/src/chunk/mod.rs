@@ -112,7 +112,11 @@ pub enum ChunkError {
 impl fmt::Display for ChunkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ChunkError::MessageTooLarge { csid, length, limit } => write!(
+            ChunkError::MessageTooLarge {
+                csid,
+                length,
+                limit,
+            } => write!(
                 f,
                 "message of {length} bytes on chunk stream {csid} exceeds the {limit}-byte limit"
             ),

@@ -15,7 +15,13 @@ fn decoder() -> ChunkDecoder {
 }
 
 fn header(csid: u32, timestamp: u32, type_id: u8, stream_id: u32, length: u32) -> MessageHeader {
-    MessageHeader { csid, timestamp, type_id, stream_id, length }
+    MessageHeader {
+        csid,
+        timestamp,
+        type_id,
+        stream_id,
+        length,
+    }
 }
 
 fn encode(encoder: &mut ChunkEncoder, h: MessageHeader, payload: &[u8]) -> Vec<u8> {
@@ -35,8 +41,17 @@ fn fmt0_message_in_one_chunk() {
         b'a', b'b', b'c', b'd',
     ];
     let messages = decode_all(&mut decoder(), &bytes);
-    assert_eq!(messages, [RawMessage { header: header(3, 1000, 20, 1, 4), payload: Bytes::from_static(b"abcd") }]);
-    assert_eq!(encode(&mut ChunkEncoder::new(), header(3, 1000, 20, 1, 4), b"abcd"), bytes);
+    assert_eq!(
+        messages,
+        [RawMessage {
+            header: header(3, 1000, 20, 1, 4),
+            payload: Bytes::from_static(b"abcd")
+        }]
+    );
+    assert_eq!(
+        encode(&mut ChunkEncoder::new(), header(3, 1000, 20, 1, 4), b"abcd"),
+        bytes
+    );
 }
 
 #[test]
@@ -48,7 +63,10 @@ fn a_300_byte_message_at_chunk_size_128_is_three_chunks() {
     expected.extend_from_slice(&payload[128..256]);
     expected.push(0xC6);
     expected.extend_from_slice(&payload[256..]);
-    assert_eq!(encode(&mut ChunkEncoder::new(), header(6, 0, 9, 1, 300), &payload), expected);
+    assert_eq!(
+        encode(&mut ChunkEncoder::new(), header(6, 0, 9, 1, 300), &payload),
+        expected
+    );
     let messages = decode_all(&mut decoder(), &expected);
     assert_eq!(messages.len(), 1);
     assert_eq!(&messages[0].payload[..], &payload[..]);
@@ -82,7 +100,10 @@ fn fmt1_and_fmt2_compress_against_the_previous_message() {
     assert_eq!(third, [0x84, 0, 0, 10, b'f', b'g']);
     assert_eq!(fourth, [0xC4, b'h', b'i']);
     let stream: Vec<u8> = [first, second, third, fourth].concat();
-    let timestamps: Vec<u32> = decode_all(&mut decoder(), &stream).iter().map(|m| m.header.timestamp).collect();
+    let timestamps: Vec<u32> = decode_all(&mut decoder(), &stream)
+        .iter()
+        .map(|m| m.header.timestamp)
+        .collect();
     assert_eq!(timestamps, [1000, 1020, 1030, 1040]);
 }
 
@@ -93,14 +114,23 @@ fn fmt3_chunk_opening_a_message_repeats_the_previous_delta() {
     bytes.extend([0x84, 0, 0, 23, 0xBB]);
     bytes.extend([0xC4, 0xCC, 0xC4, 0xDD]);
     let messages = decode_all(&mut decoder(), &bytes);
-    let got: Vec<(u32, u8)> = messages.iter().map(|m| (m.header.timestamp, m.payload[0])).collect();
-    assert_eq!(got, [(1000, 0xAA), (1023, 0xBB), (1046, 0xCC), (1069, 0xDD)]);
+    let got: Vec<(u32, u8)> = messages
+        .iter()
+        .map(|m| (m.header.timestamp, m.payload[0]))
+        .collect();
+    assert_eq!(
+        got,
+        [(1000, 0xAA), (1023, 0xBB), (1046, 0xCC), (1069, 0xDD)]
+    );
 }
 
 #[test]
 fn fmt3_after_fmt0_adds_the_absolute_field_like_ffmpeg() {
     let bytes = [0x04, 0, 0, 10, 0, 0, 1, 8, 1, 0, 0, 0, 0xAA, 0xC4, 0xBB];
-    let timestamps: Vec<u32> = decode_all(&mut decoder(), &bytes).iter().map(|m| m.header.timestamp).collect();
+    let timestamps: Vec<u32> = decode_all(&mut decoder(), &bytes)
+        .iter()
+        .map(|m| m.header.timestamp)
+        .collect();
     assert_eq!(timestamps, [10, 20]);
 }
 
@@ -116,12 +146,17 @@ fn fmt1_on_a_chunk_stream_never_seen_is_tolerated() {
 fn fmt2_or_fmt3_on_a_chunk_stream_never_seen_is_an_error() {
     for bytes in [&[0x83u8, 0, 0, 1][..], &[0xC3][..]] {
         let mut input = bytes;
-        assert!(matches!(decoder().decode(&mut input), Err(ChunkError::NoPreviousHeader { csid: 3, .. })));
+        assert!(matches!(
+            decoder().decode(&mut input),
+            Err(ChunkError::NoPreviousHeader { csid: 3, .. })
+        ));
     }
 }
 
 fn extended_message(with_ext_on_continuation: bool) -> Vec<u8> {
-    let mut bytes = vec![0x06, 0xFF, 0xFF, 0xFF, 0, 0, 200, 9, 1, 0, 0, 0, 0x01, 0x00, 0x00, 0x00];
+    let mut bytes = vec![
+        0x06, 0xFF, 0xFF, 0xFF, 0, 0, 200, 9, 1, 0, 0, 0, 0x01, 0x00, 0x00, 0x00,
+    ];
     bytes.extend(std::iter::repeat(0x11).take(128));
     bytes.push(0xC6);
     if with_ext_on_continuation {
@@ -149,7 +184,11 @@ fn extended_timestamp_on_continuation_chunks_absent() {
 
 #[test]
 fn the_encoder_writes_the_extended_timestamp_on_every_continuation() {
-    let bytes = encode(&mut ChunkEncoder::new(), header(6, 0x0100_0000, 9, 1, 200), &[0x11; 200]);
+    let bytes = encode(
+        &mut ChunkEncoder::new(),
+        header(6, 0x0100_0000, 9, 1, 200),
+        &[0x11; 200],
+    );
     assert_eq!(bytes.len(), 16 + 128 + 1 + 4 + 72);
     assert_eq!(&bytes[144..149], &[0xC6, 0x01, 0, 0, 0]);
 }
@@ -167,7 +206,11 @@ fn a_tiny_last_chunk_without_extended_timestamp_does_not_wait_for_more_bytes() {
     ext.extend([0x33; 128]);
     ext.extend([0xC6, 0x44, 0x44]);
     let messages = decode_all(&mut d, &ext);
-    assert_eq!(messages.len(), 1, "completed without waiting for 4 more bytes");
+    assert_eq!(
+        messages.len(),
+        1,
+        "completed without waiting for 4 more bytes"
+    );
     assert_eq!(messages[0].header.timestamp, 0x0100_0000 + 0x0200_0000);
 }
 
@@ -176,12 +219,28 @@ fn timestamps_cross_the_24_bit_boundary_and_wrap_32_bits() {
     let mut encoder = ChunkEncoder::new();
     let mut d = decoder();
     // 4 h 40 m: the 24-bit field runs out at 16 777 215 ms.
-    let timestamps = [0xFF_FFF0u32, 0xFF_FFFE, 0xFF_FFFF, 0x100_0010, 0xFFFF_FFF0, 0xFFFF_FFFF, 5, 40];
+    let timestamps = [
+        0xFF_FFF0u32,
+        0xFF_FFFE,
+        0xFF_FFFF,
+        0x100_0010,
+        0xFFFF_FFF0,
+        0xFFFF_FFFF,
+        5,
+        40,
+    ];
     let mut stream = Vec::new();
     for (i, ts) in timestamps.iter().enumerate() {
-        stream.extend(encode(&mut encoder, header(4, *ts, 8, 1, 300), &vec![i as u8; 300]));
+        stream.extend(encode(
+            &mut encoder,
+            header(4, *ts, 8, 1, 300),
+            &vec![i as u8; 300],
+        ));
     }
-    let got: Vec<u32> = decode_all(&mut d, &stream).iter().map(|m| m.header.timestamp).collect();
+    let got: Vec<u32> = decode_all(&mut d, &stream)
+        .iter()
+        .map(|m| m.header.timestamp)
+        .collect();
     assert_eq!(got, timestamps);
 }
 
@@ -195,8 +254,14 @@ fn interleaved_chunk_streams_are_reassembled_separately() {
     let stream: Vec<u8> = [&video[..split], &audio[..], &video[split..]].concat();
     let messages = decode_all(&mut decoder(), &stream);
     assert_eq!(messages.len(), 2);
-    assert_eq!((messages[0].header.csid, messages[0].payload.len()), (4, 10));
-    assert_eq!((messages[1].header.csid, messages[1].payload.len()), (6, 200));
+    assert_eq!(
+        (messages[0].header.csid, messages[0].payload.len()),
+        (4, 10)
+    );
+    assert_eq!(
+        (messages[1].header.csid, messages[1].payload.len()),
+        (6, 200)
+    );
 }
 
 #[test]
@@ -212,7 +277,10 @@ fn set_chunk_size_takes_effect_from_the_next_chunk() {
     d.set_chunk_size(4096).unwrap();
     assert_eq!(decode_all(&mut d, &bytes)[0].payload.len(), 1000);
     assert_eq!(d.set_chunk_size(0), Err(ChunkError::InvalidChunkSize(0)));
-    assert_eq!(d.set_chunk_size(0x8000_0000), Err(ChunkError::InvalidChunkSize(0x8000_0000)));
+    assert_eq!(
+        d.set_chunk_size(0x8000_0000),
+        Err(ChunkError::InvalidChunkSize(0x8000_0000))
+    );
 }
 
 #[test]
@@ -242,14 +310,27 @@ fn zero_length_messages_complete_with_their_header() {
 
 #[test]
 fn message_over_the_size_limit_is_refused_before_allocating() {
-    let mut d = ChunkDecoder::new(ChunkLimits { max_message_size: 1000, ..ChunkLimits::default() });
+    let mut d = ChunkDecoder::new(ChunkLimits {
+        max_message_size: 1000,
+        ..ChunkLimits::default()
+    });
     let mut input = &[0x03u8, 0, 0, 0, 0, 0x03, 0xE9, 20, 0, 0, 0, 0][..];
-    assert_eq!(d.decode(&mut input), Err(ChunkError::MessageTooLarge { csid: 3, length: 1001, limit: 1000 }));
+    assert_eq!(
+        d.decode(&mut input),
+        Err(ChunkError::MessageTooLarge {
+            csid: 3,
+            length: 1001,
+            limit: 1000
+        })
+    );
 }
 
 #[test]
 fn too_many_chunk_streams_is_refused() {
-    let mut d = ChunkDecoder::new(ChunkLimits { max_chunk_streams: 3, ..ChunkLimits::default() });
+    let mut d = ChunkDecoder::new(ChunkLimits {
+        max_chunk_streams: 3,
+        ..ChunkLimits::default()
+    });
     let mut encoder = ChunkEncoder::new();
     let mut bytes = Vec::new();
     for csid in 3..7 {
@@ -259,7 +340,10 @@ fn too_many_chunk_streams_is_refused() {
     for _ in 0..3 {
         assert!(d.decode(&mut input).unwrap().is_some());
     }
-    assert_eq!(d.decode(&mut input), Err(ChunkError::TooManyChunkStreams { limit: 3 }));
+    assert_eq!(
+        d.decode(&mut input),
+        Err(ChunkError::TooManyChunkStreams { limit: 3 })
+    );
 }
 
 #[test]
@@ -268,7 +352,11 @@ fn standalone_encoding_is_self_contained() {
     let payload = Bytes::from(vec![5u8; 300]);
     let mut out: Vec<Bytes> = Vec::new();
     ChunkEncoder::encode_standalone(128, &h, &payload, &mut out);
-    assert_eq!(out.len(), 6, "three header segments and three payload slices");
+    assert_eq!(
+        out.len(),
+        6,
+        "three header segments and three payload slices"
+    );
     let bytes: Vec<u8> = out.concat();
     let messages = decode_all(&mut decoder(), &bytes);
     assert_eq!(messages[0].header, h);
@@ -284,7 +372,11 @@ fn large_payloads_are_sliced_not_copied() {
     encoder.encode(&header(6, 0, 9, 1, 0), &payload, &mut out);
     let slices: Vec<&Bytes> = out.iter().filter(|b| b.len() >= 1000).collect();
     assert_eq!(slices.len(), 3);
-    assert_eq!(slices[0].as_ptr(), payload.as_ptr(), "the first payload segment shares the payload's memory");
+    assert_eq!(
+        slices[0].as_ptr(),
+        payload.as_ptr(),
+        "the first payload segment shares the payload's memory"
+    );
 }
 
 #[derive(Debug, Clone)]
@@ -304,7 +396,13 @@ fn msg_strategy() -> impl Strategy<Value = Msg> {
         0u32..3,
         proptest::collection::vec(any::<u8>(), 0..700),
     )
-        .prop_map(|(csid, ts, type_id, stream_id, payload)| Msg { csid, ts, type_id, stream_id, payload })
+        .prop_map(|(csid, ts, type_id, stream_id, payload)| Msg {
+            csid,
+            ts,
+            type_id,
+            stream_id,
+            payload,
+        })
 }
 
 fn encode_sequence(messages: &[Msg], chunk_size: u32) -> Vec<u8> {
@@ -312,7 +410,11 @@ fn encode_sequence(messages: &[Msg], chunk_size: u32) -> Vec<u8> {
     encoder.set_chunk_size(chunk_size);
     let mut bytes = Vec::new();
     for m in messages {
-        bytes.extend(encode(&mut encoder, header(m.csid, m.ts, m.type_id, m.stream_id, 0), &m.payload));
+        bytes.extend(encode(
+            &mut encoder,
+            header(m.csid, m.ts, m.type_id, m.stream_id, 0),
+            &m.payload,
+        ));
     }
     bytes
 }

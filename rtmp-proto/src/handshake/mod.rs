@@ -27,7 +27,10 @@ impl fmt::Display for HandshakeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HandshakeError::UnsupportedVersion(v) => {
-                write!(f, "client asked for RTMP version {v}, only 3 (plain RTMP) is supported")
+                write!(
+                    f,
+                    "client asked for RTMP version {v}, only 3 (plain RTMP) is supported"
+                )
             }
         }
     }
@@ -146,7 +149,11 @@ mod tests {
         assert_eq!(reply.len(), 1 + 2 * HANDSHAKE_BLOCK);
         assert_eq!(reply[0], 3);
         assert_eq!(&reply[1..5], &1000u32.to_be_bytes());
-        assert_eq!(&reply[5..9], &[0, 0, 0, 0], "S1 version bytes zero: simple handshake");
+        assert_eq!(
+            &reply[5..9],
+            &[0, 0, 0, 0],
+            "S1 version bytes zero: simple handshake"
+        );
         assert_eq!(&reply[1 + HANDSHAKE_BLOCK..], &c0c1[1..], "S2 echoes C1");
         assert!(!hs.is_done());
     }

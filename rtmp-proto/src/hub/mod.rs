@@ -112,7 +112,9 @@ pub enum HubError {
 impl fmt::Display for HubError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            HubError::AlreadyPublishing(key) => write!(f, "stream {key} is already being published"),
+            HubError::AlreadyPublishing(key) => {
+                write!(f, "stream {key} is already being published")
+            }
             HubError::TooManyPlayers(key) => write!(f, "stream {key} has reached its player limit"),
             HubError::TooManyStreams => f.write_str("the server has reached its stream limit"),
         }
@@ -262,7 +264,10 @@ impl<W: Clone> Hub<W> {
     ) -> Result<PublishHandle, HubError> {
         let stream_id = self.stream_for(key)?;
         let publish = self.next_id();
-        let stream = self.streams.get_mut(&stream_id).expect("stream_for returns live ids");
+        let stream = self
+            .streams
+            .get_mut(&stream_id)
+            .expect("stream_for returns live ids");
         if stream.publisher.is_some() {
             return Err(HubError::AlreadyPublishing(key.clone()));
         }
@@ -377,7 +382,10 @@ impl<W: Clone> Hub<W> {
     pub fn subscribe(&mut self, key: &StreamKey, waker: W) -> Result<PlayerId, HubError> {
         let stream_id = self.stream_for(key)?;
         let id = PlayerId(self.next_id());
-        let stream = self.streams.get_mut(&stream_id).expect("stream_for returns live ids");
+        let stream = self
+            .streams
+            .get_mut(&stream_id)
+            .expect("stream_for returns live ids");
         if stream.players.len() >= self.config.max_players_per_stream {
             self.remove_if_unused(stream_id);
             return Err(HubError::TooManyPlayers(key.clone()));
@@ -452,7 +460,12 @@ fn live_stream(streams: &mut HashMap<u64, Stream>, handle: PublishHandle) -> Opt
 }
 
 /// Decides whether `player` gets `message` now, updating its keyframe gates.
-fn admit<W>(player: &mut Player<W>, message: &MediaMessage, has_video: bool, config: &HubConfig) -> bool {
+fn admit<W>(
+    player: &mut Player<W>,
+    message: &MediaMessage,
+    has_video: bool,
+    config: &HubConfig,
+) -> bool {
     match message.class {
         FrameClass::SequenceHeader | FrameClass::Other => true,
         FrameClass::AudioFrame => !(player.awaiting_start && has_video),

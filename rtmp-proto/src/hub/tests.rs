@@ -13,13 +13,25 @@ fn inter(ts: u32) -> MediaMessage {
     video(ts, 0x27, 100)
 }
 fn video_header() -> MediaMessage {
-    MediaMessage::new(MediaKind::Video, 0, Bytes::from_static(&[0x17, 0, 0, 0, 0, 1]))
+    MediaMessage::new(
+        MediaKind::Video,
+        0,
+        Bytes::from_static(&[0x17, 0, 0, 0, 0, 1]),
+    )
 }
 fn audio(ts: u32) -> MediaMessage {
-    MediaMessage::new(MediaKind::Audio, ts, Bytes::from_static(&[0xAF, 1, 0x21, 0x10]))
+    MediaMessage::new(
+        MediaKind::Audio,
+        ts,
+        Bytes::from_static(&[0xAF, 1, 0x21, 0x10]),
+    )
 }
 fn audio_header() -> MediaMessage {
-    MediaMessage::new(MediaKind::Audio, 0, Bytes::from_static(&[0xAF, 0, 0x12, 0x10]))
+    MediaMessage::new(
+        MediaKind::Audio,
+        0,
+        Bytes::from_static(&[0xAF, 0, 0x12, 0x10]),
+    )
 }
 
 fn stream() -> StreamKey {
@@ -49,15 +61,30 @@ fn a_player_waiting_before_the_publisher_gets_everything_from_the_start() {
     let player = hub.subscribe(&stream(), 7).unwrap();
     assert!(drain(&mut hub, player).is_empty());
     let publisher = hub.start_publish(&stream(), &mut wake).unwrap();
-    assert_eq!(wake, [7], "a waiting player is woken when the publisher starts");
+    assert_eq!(
+        wake,
+        [7],
+        "a waiting player is woken when the publisher starts"
+    );
     hub.publish_metadata(publisher, Bytes::from_static(b"meta"), &mut wake);
-    for m in [video_header(), audio_header(), audio(0), key(0), inter(33), audio(21)] {
+    for m in [
+        video_header(),
+        audio_header(),
+        audio(0),
+        key(0),
+        inter(33),
+        audio(21),
+    ] {
         assert!(hub.publish_media(publisher, m, &mut wake));
     }
     let got = drain(&mut hub, player);
     assert_eq!(got[0], Delivery::PublishStarted);
     assert_eq!(got[1], Delivery::Metadata(Bytes::from_static(b"meta")));
-    assert_eq!(got.len(), 8, "nothing dropped for a player that was there from the start");
+    assert_eq!(
+        got.len(),
+        8,
+        "nothing dropped for a player that was there from the start"
+    );
 }
 
 #[test]
@@ -75,11 +102,19 @@ fn a_late_player_gets_metadata_and_headers_then_starts_at_a_keyframe() {
     }
     let got = drain(&mut hub, player);
     assert_eq!(got[0], Delivery::Metadata(Bytes::from_static(b"meta")));
-    assert!(matches!(&got[1], Delivery::Media(m) if m.is_sequence_header() && m.kind == MediaKind::Video));
-    assert!(matches!(&got[2], Delivery::Media(m) if m.is_sequence_header() && m.kind == MediaKind::Audio));
+    assert!(
+        matches!(&got[1], Delivery::Media(m) if m.is_sequence_header() && m.kind == MediaKind::Video)
+    );
+    assert!(
+        matches!(&got[2], Delivery::Media(m) if m.is_sequence_header() && m.kind == MediaKind::Audio)
+    );
     assert_eq!(
         media_timestamps(&got[3..]),
-        [(MediaKind::Video, 100), (MediaKind::Audio, 110), (MediaKind::Video, 133)],
+        [
+            (MediaKind::Video, 100),
+            (MediaKind::Audio, 110),
+            (MediaKind::Video, 133)
+        ],
         "audio and inter frames before the keyframe are held back"
     );
 }
@@ -92,7 +127,10 @@ fn audio_only_streams_do_not_wait_for_a_keyframe() {
     hub.publish_media(publisher, audio(0), &mut wake);
     let player = hub.subscribe(&stream(), 1).unwrap();
     hub.publish_media(publisher, audio(21), &mut wake);
-    assert_eq!(media_timestamps(&drain(&mut hub, player)), [(MediaKind::Audio, 21)]);
+    assert_eq!(
+        media_timestamps(&drain(&mut hub, player)),
+        [(MediaKind::Audio, 21)]
+    );
 }
 
 #[test]
@@ -108,7 +146,10 @@ fn a_second_publisher_on_a_key_is_refused_and_the_first_keeps_it() {
     hub.stop_publish(first, &mut wake);
     assert!(!hub.is_live(first));
     let second = hub.start_publish(&stream(), &mut wake).unwrap();
-    assert!(!hub.publish_media(first, key(0), &mut wake), "a stale handle feeds nothing");
+    assert!(
+        !hub.publish_media(first, key(0), &mut wake),
+        "a stale handle feeds nothing"
+    );
     assert!(hub.publish_media(second, key(0), &mut wake));
 }
 
@@ -124,7 +165,11 @@ fn unpublish_tells_players_at_once_and_they_keep_waiting() {
     hub.stop_publish(publisher, &mut wake);
     assert_eq!(wake, [3]);
     assert_eq!(drain(&mut hub, player), [Delivery::PublishStopped]);
-    assert_eq!(hub.streams().len(), 1, "the stream stays while a player waits");
+    assert_eq!(
+        hub.streams().len(),
+        1,
+        "the stream stays while a player waits"
+    );
     hub.unsubscribe(player);
     assert!(hub.streams().is_empty(), "an unused stream is removed");
 }
@@ -164,10 +209,19 @@ fn a_stalled_player_drops_video_to_the_next_keyframe_but_keeps_audio() {
         hub.publish_media(publisher, audio(ts), &mut wake);
     }
     let got = drain(&mut hub, player);
-    let audio_count = media_timestamps(&got).iter().filter(|(k, _)| *k == MediaKind::Audio).count();
+    let audio_count = media_timestamps(&got)
+        .iter()
+        .filter(|(k, _)| *k == MediaKind::Audio)
+        .count();
     assert_eq!(audio_count, 60, "no audio is dropped");
-    let video_count = media_timestamps(&got).iter().filter(|(k, _)| *k == MediaKind::Video).count();
-    assert!(video_count < 10, "video beyond the drop mark is dropped, got {video_count}");
+    let video_count = media_timestamps(&got)
+        .iter()
+        .filter(|(k, _)| *k == MediaKind::Video)
+        .count();
+    assert!(
+        video_count < 10,
+        "video beyond the drop mark is dropped, got {video_count}"
+    );
     assert!(hub.streams()[0].dropped_messages > 0);
     // Caught up: inter frames stay dropped until a keyframe comes.
     hub.publish_media(publisher, inter(3000), &mut wake);
@@ -214,7 +268,10 @@ fn stream_and_player_limits_are_enforced() {
     let mut hub = Hub::new(config);
     let mut wake = Vec::new();
     hub.subscribe(&stream(), 1).unwrap();
-    assert_eq!(hub.subscribe(&stream(), 2), Err(HubError::TooManyPlayers(stream())));
+    assert_eq!(
+        hub.subscribe(&stream(), 2),
+        Err(HubError::TooManyPlayers(stream()))
+    );
     assert_eq!(
         hub.start_publish(&StreamKey::new("live", "other"), &mut wake),
         Err(HubError::TooManyStreams)

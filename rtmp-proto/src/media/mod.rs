@@ -152,14 +152,31 @@ mod tests {
 
     #[test]
     fn legacy_avc_and_aac() {
-        assert_eq!(classify_video(&[0x17, 0, 0, 0, 0]), FrameClass::SequenceHeader);
+        assert_eq!(
+            classify_video(&[0x17, 0, 0, 0, 0]),
+            FrameClass::SequenceHeader
+        );
         assert_eq!(classify_video(&[0x17, 1, 0, 0, 0]), FrameClass::Keyframe);
         assert_eq!(classify_video(&[0x27, 1, 0, 0, 0]), FrameClass::InterFrame);
-        assert_eq!(classify_video(&[0x37, 1, 0, 0, 0]), FrameClass::DisposableFrame);
+        assert_eq!(
+            classify_video(&[0x37, 1, 0, 0, 0]),
+            FrameClass::DisposableFrame
+        );
         assert_eq!(classify_video(&[0x17, 2, 0, 0, 0]), FrameClass::Other);
-        assert_eq!(classify_video(&[0x1C, 0]), FrameClass::SequenceHeader, "legacy HEVC id 12");
-        assert_eq!(classify_video(&[0x52, 0]), FrameClass::Other, "command frame");
-        assert_eq!(classify_audio(&[0xAF, 0, 0x12, 0x10]), FrameClass::SequenceHeader);
+        assert_eq!(
+            classify_video(&[0x1C, 0]),
+            FrameClass::SequenceHeader,
+            "legacy HEVC id 12"
+        );
+        assert_eq!(
+            classify_video(&[0x52, 0]),
+            FrameClass::Other,
+            "command frame"
+        );
+        assert_eq!(
+            classify_audio(&[0xAF, 0, 0x12, 0x10]),
+            FrameClass::SequenceHeader
+        );
         assert_eq!(classify_audio(&[0xAF, 1, 0x21]), FrameClass::AudioFrame);
         assert_eq!(classify_audio(&[0x2F, 0xFF]), FrameClass::AudioFrame, "MP3");
         assert_eq!(classify_audio(&[]), FrameClass::AudioFrame, "silence");
@@ -171,10 +188,17 @@ mod tests {
         assert_eq!(classify_video(b"\x90hvc1\x01"), FrameClass::SequenceHeader);
         assert_eq!(classify_video(b"\x91hvc1\0\0\0\x01"), FrameClass::Keyframe);
         assert_eq!(classify_video(b"\xA3hvc1\x01"), FrameClass::InterFrame);
-        assert_eq!(classify_video(b"\x92hvc1"), FrameClass::Other, "SequenceEnd");
+        assert_eq!(
+            classify_video(b"\x92hvc1"),
+            FrameClass::Other,
+            "SequenceEnd"
+        );
         assert_eq!(classify_video(b"\xD4av01"), FrameClass::Other, "Metadata");
         // Multitrack OneTrack wrapping a SequenceStart: [0x96][0x00 | 0][fourcc][track id]
-        assert_eq!(classify_video(b"\x96\x00avc1\x01"), FrameClass::SequenceHeader);
+        assert_eq!(
+            classify_video(b"\x96\x00avc1\x01"),
+            FrameClass::SequenceHeader
+        );
         assert_eq!(classify_video(b"\x96\x01avc1\x01"), FrameClass::Keyframe);
         // ModEx (size 3 + 1 bytes of data) then TimestampOffsetNano type wrapping CodedFramesX.
         assert_eq!(classify_video(b"\x97\x02abc\x03av01"), FrameClass::Keyframe);
@@ -186,9 +210,15 @@ mod tests {
     #[test]
     fn enhanced_audio_packet_types() {
         assert_eq!(classify_audio(b"\x90Opus"), FrameClass::SequenceHeader);
-        assert_eq!(classify_audio(b"\x94Opus\x01\x02"), FrameClass::SequenceHeader);
+        assert_eq!(
+            classify_audio(b"\x94Opus\x01\x02"),
+            FrameClass::SequenceHeader
+        );
         assert_eq!(classify_audio(b"\x91Opus\xFC"), FrameClass::AudioFrame);
-        assert_eq!(classify_audio(b"\x95\x00mp4a\x01"), FrameClass::SequenceHeader);
+        assert_eq!(
+            classify_audio(b"\x95\x00mp4a\x01"),
+            FrameClass::SequenceHeader
+        );
         assert_eq!(classify_audio(b"\x92Opus"), FrameClass::Other);
     }
 }

@@ -81,7 +81,11 @@ impl Command {
     }
 
     /// A `_result` answer to the transaction `transaction_id`.
-    pub fn result(transaction_id: f64, command_object: Amf0Value, arguments: Vec<Amf0Value>) -> Self {
+    pub fn result(
+        transaction_id: f64,
+        command_object: Amf0Value,
+        arguments: Vec<Amf0Value>,
+    ) -> Self {
         Command {
             name: "_result".into(),
             transaction_id,
@@ -161,7 +165,11 @@ impl ConnectParams {
     /// lower-case keys, an ECMA array instead of an object, a quoted tcUrl, a query
     /// string on the app, and an app missing but derivable from the tcUrl.
     pub fn from_command(command: &Command) -> Self {
-        let properties = command.command_object.as_object().cloned().unwrap_or_default();
+        let properties = command
+            .command_object
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
         let text = |key: &str| {
             properties
                 .get_ignore_case(key)
@@ -225,14 +233,17 @@ pub struct PublishParams {
 
 impl PublishParams {
     /// Reads `publish(name, type)` sent on message stream `stream_id` of a connection to `app`.
-    pub fn from_command(command: &Command, app: &str, stream_id: u32) -> Result<Self, MessageError> {
-        let name = command
-            .argument(0)
-            .and_then(Amf0Value::as_str)
-            .ok_or(MessageError::MissingArgument {
+    pub fn from_command(
+        command: &Command,
+        app: &str,
+        stream_id: u32,
+    ) -> Result<Self, MessageError> {
+        let name = command.argument(0).and_then(Amf0Value::as_str).ok_or(
+            MessageError::MissingArgument {
                 command: "publish",
                 argument: "stream name",
-            })?;
+            },
+        )?;
         let (stream_key, query) = split_stream_name(name);
         Ok(PublishParams {
             app: app.to_owned(),
@@ -269,22 +280,34 @@ pub struct PlayParams {
 
 impl PlayParams {
     /// Reads `play(name, start, duration, reset)` sent on message stream `stream_id`.
-    pub fn from_command(command: &Command, app: &str, stream_id: u32) -> Result<Self, MessageError> {
-        let name = command
-            .argument(0)
-            .and_then(Amf0Value::as_str)
-            .ok_or(MessageError::MissingArgument {
+    pub fn from_command(
+        command: &Command,
+        app: &str,
+        stream_id: u32,
+    ) -> Result<Self, MessageError> {
+        let name = command.argument(0).and_then(Amf0Value::as_str).ok_or(
+            MessageError::MissingArgument {
                 command: "play",
                 argument: "stream name",
-            })?;
+            },
+        )?;
         let (stream_key, query) = split_stream_name(name);
         Ok(PlayParams {
             app: app.to_owned(),
             stream_key: stream_key.to_owned(),
             query: query.map(str::to_owned),
-            start: command.argument(1).and_then(Amf0Value::as_number).unwrap_or(-2.0),
-            duration: command.argument(2).and_then(Amf0Value::as_number).unwrap_or(-1.0),
-            reset: command.argument(3).and_then(Amf0Value::as_bool).unwrap_or(true),
+            start: command
+                .argument(1)
+                .and_then(Amf0Value::as_number)
+                .unwrap_or(-2.0),
+            duration: command
+                .argument(2)
+                .and_then(Amf0Value::as_number)
+                .unwrap_or(-1.0),
+            reset: command
+                .argument(3)
+                .and_then(Amf0Value::as_bool)
+                .unwrap_or(true),
             stream_id,
         })
     }
@@ -327,7 +350,10 @@ mod tests {
         ));
         assert_eq!(params.app, "live");
         assert_eq!(params.tc_url.as_deref(), Some("rtmp://127.0.0.1:1935/live"));
-        assert_eq!(params.flash_ver.as_deref(), Some("FMLE/3.0 (compatible; Lavf61.1.100)"));
+        assert_eq!(
+            params.flash_ver.as_deref(),
+            Some("FMLE/3.0 (compatible; Lavf61.1.100)")
+        );
         assert_eq!(params.query, None);
         assert_eq!(params.object_encoding, 0.0);
     }
@@ -349,7 +375,9 @@ mod tests {
     #[test]
     fn connect_without_app_takes_it_from_tc_url() {
         let params = ConnectParams::from_command(&connect(
-            AmfObject::new().with("tcUrl", "rtmp://host:1935/live/inst").into(),
+            AmfObject::new()
+                .with("tcUrl", "rtmp://host:1935/live/inst")
+                .into(),
         ));
         assert_eq!(params.app, "live/inst");
         let params = ConnectParams::from_command(&connect(Amf0Value::Null));
@@ -358,7 +386,10 @@ mod tests {
 
     #[test]
     fn stream_names_split_off_their_query() {
-        assert_eq!(split_stream_name("key?token=1&x=2"), ("key", Some("token=1&x=2")));
+        assert_eq!(
+            split_stream_name("key?token=1&x=2"),
+            ("key", Some("token=1&x=2"))
+        );
         assert_eq!(split_stream_name("key"), ("key", None));
         let publish = Command {
             name: "publish".into(),
@@ -386,7 +417,10 @@ mod tests {
     #[test]
     fn non_number_transaction_ids_are_taken_as_zero() {
         let mut bytes = BytesMut::new();
-        amf::encode_all(&["play".into(), "1".into(), Amf0Value::Null, "key".into()], &mut bytes);
+        amf::encode_all(
+            &["play".into(), "1".into(), Amf0Value::Null, "key".into()],
+            &mut bytes,
+        );
         let command = Command::decode(&bytes, &AmfLimits::default()).unwrap();
         assert_eq!(command.transaction_id, 0.0);
         assert_eq!(command.argument(0).and_then(Amf0Value::as_str), Some("key"));

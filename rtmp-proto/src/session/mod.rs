@@ -165,7 +165,10 @@ impl fmt::Display for SessionError {
                 write!(f, "peer is not reading: {pending} bytes waiting")
             }
             SessionError::InputOverflow { held } => {
-                write!(f, "peer sent {held} bytes while a request awaited an answer")
+                write!(
+                    f,
+                    "peer sent {held} bytes while a request awaited an answer"
+                )
             }
             SessionError::Protocol(what) => write!(f, "protocol violation: {what}"),
         }

@@ -84,7 +84,11 @@ mod tests {
     #[test]
     fn advance_crosses_segment_boundaries() {
         let mut q = OutputQueue::default();
-        q.extend([Bytes::from_static(b"abc"), Bytes::new(), Bytes::from_static(b"defg")]);
+        q.extend([
+            Bytes::from_static(b"abc"),
+            Bytes::new(),
+            Bytes::from_static(b"defg"),
+        ]);
         assert_eq!(q.len(), 7);
         q.advance(4);
         assert_eq!(q.len(), 3);

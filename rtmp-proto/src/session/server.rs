@@ -47,9 +47,19 @@ enum Role {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Pending {
-    Connect { transaction_id: f64, object_encoding: f64 },
-    Publish { stream_id: u32, stream_key: String },
-    Play { stream_id: u32, reset: bool, stream_key: String },
+    Connect {
+        transaction_id: f64,
+        object_encoding: f64,
+    },
+    Publish {
+        stream_id: u32,
+        stream_key: String,
+    },
+    Play {
+        stream_id: u32,
+        reset: bool,
+        stream_key: String,
+    },
 }
 
 /// The server side of one RTMP connection, with no I/O: feed it bytes and time, take
@@ -293,7 +303,10 @@ impl ServerSession {
                     "NetStream.Play.Start",
                     &format!("Started playing {stream_key}."),
                 );
-                self.send_data(stream_id, &["|RtmpSampleAccess".into(), true.into(), true.into()]);
+                self.send_data(
+                    stream_id,
+                    &["|RtmpSampleAccess".into(), true.into(), true.into()],
+                );
                 self.send_data(
                     stream_id,
                     &[
@@ -325,7 +338,12 @@ impl ServerSession {
             }
             Pending::Publish { stream_id, .. } => {
                 self.set_role(stream_id, Role::Idle);
-                self.send_status(stream_id, StatusLevel::Error, "NetStream.Publish.BadName", reason);
+                self.send_status(
+                    stream_id,
+                    StatusLevel::Error,
+                    "NetStream.Publish.BadName",
+                    reason,
+                );
             }
             Pending::Play { stream_id, .. } => {
                 self.set_role(stream_id, Role::Idle);
@@ -365,7 +383,13 @@ impl ServerSession {
                     MediaKind::Audio => (csid::AUDIO, type_id::AUDIO),
                     MediaKind::Video => (csid::VIDEO, type_id::VIDEO),
                 };
-                self.send_message(chunk_stream, message.timestamp, kind, stream_id, &message.payload);
+                self.send_message(
+                    chunk_stream,
+                    message.timestamp,
+                    kind,
+                    stream_id,
+                    &message.payload,
+                );
             }
             Delivery::PublishStopped => {
                 self.send_status(
@@ -406,7 +430,10 @@ impl ServerSession {
     }
 
     fn role(&self, stream_id: u32) -> Option<Role> {
-        self.streams.iter().find(|(s, _)| *s == stream_id).map(|(_, r)| *r)
+        self.streams
+            .iter()
+            .find(|(s, _)| *s == stream_id)
+            .map(|(_, r)| *r)
     }
 
     fn set_role(&mut self, stream_id: u32, role: Role) {
@@ -462,7 +489,10 @@ impl ServerSession {
                         message: MediaMessage::new(kind, header.timestamp, payload),
                     });
                 } else {
-                    tracing::trace!(stream_id = header.stream_id, "media on a stream that is not publishing: dropped");
+                    tracing::trace!(
+                        stream_id = header.stream_id,
+                        "media on a stream that is not publishing: dropped"
+                    );
                 }
             }
             type_id::DATA_AMF0 => self.handle_data(header.stream_id, payload),
@@ -520,17 +550,29 @@ impl ServerSession {
         } else {
             return;
         };
-        if leading_string(&metadata).map(|n| &metadata[3..3 + n]) == Some(b"onMetaData".as_slice()) {
-            self.events.push_back(ServerEvent::Metadata { stream_id, payload: metadata });
+        if leading_string(&metadata).map(|n| &metadata[3..3 + n]) == Some(b"onMetaData".as_slice())
+        {
+            self.events.push_back(ServerEvent::Metadata {
+                stream_id,
+                payload: metadata,
+            });
         }
     }
 
-    fn handle_command_payload(&mut self, header: MessageHeader, payload: &[u8]) -> Result<(), SessionError> {
+    fn handle_command_payload(
+        &mut self,
+        header: MessageHeader,
+        payload: &[u8],
+    ) -> Result<(), SessionError> {
         let command = Command::decode(payload, &self.config.amf_limits)?;
         self.handle_command(header.stream_id, command)
     }
 
-    fn handle_command(&mut self, message_stream: u32, command: Command) -> Result<(), SessionError> {
+    fn handle_command(
+        &mut self,
+        message_stream: u32,
+        command: Command,
+    ) -> Result<(), SessionError> {
         let txn = command.transaction_id;
         if !matches!(self.phase, Phase::Connected) {
             if command.name == "connect" && matches!(self.phase, Phase::AwaitConnect) {
@@ -541,7 +583,8 @@ impl ServerSession {
                     object_encoding: params.object_encoding,
                 });
                 self.phase = Phase::Connecting;
-                self.events.push_back(ServerEvent::ConnectRequest { id, params });
+                self.events
+                    .push_back(ServerEvent::ConnectRequest { id, params });
             } else {
                 tracing::debug!(command = %command.name, "command before connect: ignored");
             }
@@ -560,16 +603,30 @@ impl ServerSession {
                     let stream_id = self.next_stream_id;
                     self.next_stream_id += 1;
                     self.streams.push((stream_id, Role::Idle));
-                    self.send_command(0, &Command::result(txn, Amf0Value::Null, vec![stream_id.into()]));
+                    self.send_command(
+                        0,
+                        &Command::result(txn, Amf0Value::Null, vec![stream_id.into()]),
+                    );
                 }
             }
             "releaseStream" | "FCPublish" | "_checkbw" => {
                 if txn != 0.0 {
-                    self.send_command(0, &Command::result(txn, Amf0Value::Null, vec![Amf0Value::Undefined]));
+                    self.send_command(
+                        0,
+                        &Command::result(txn, Amf0Value::Null, vec![Amf0Value::Undefined]),
+                    );
                 }
                 if command.name == "FCPublish" {
-                    let name = command.argument(0).and_then(Amf0Value::as_str).unwrap_or_default();
-                    let status = Command::status_named("onFCPublish", StatusLevel::Status, "NetStream.Publish.Start", name);
+                    let name = command
+                        .argument(0)
+                        .and_then(Amf0Value::as_str)
+                        .unwrap_or_default();
+                    let status = Command::status_named(
+                        "onFCPublish",
+                        StatusLevel::Status,
+                        "NetStream.Publish.Start",
+                        name,
+                    );
                     self.send_command(0, &status);
                 }
             }
@@ -581,9 +638,15 @@ impl ServerSession {
                         stream_id: message_stream,
                         stream_key: params.stream_key.clone(),
                     });
-                    self.events.push_back(ServerEvent::PublishRequest { id, params });
+                    self.events
+                        .push_back(ServerEvent::PublishRequest { id, params });
                 } else {
-                    self.send_status(message_stream, StatusLevel::Error, "NetStream.Publish.BadName", "publish on a stream that was not created or is busy");
+                    self.send_status(
+                        message_stream,
+                        StatusLevel::Error,
+                        "NetStream.Publish.BadName",
+                        "publish on a stream that was not created or is busy",
+                    );
                 }
             }
             "play" => {
@@ -595,14 +658,23 @@ impl ServerSession {
                         reset: params.reset,
                         stream_key: params.stream_key.clone(),
                     });
-                    self.events.push_back(ServerEvent::PlayRequest { id, params });
+                    self.events
+                        .push_back(ServerEvent::PlayRequest { id, params });
                 } else {
-                    self.send_status(message_stream, StatusLevel::Error, "NetStream.Play.Failed", "play on a stream that was not created or is busy");
+                    self.send_status(
+                        message_stream,
+                        StatusLevel::Error,
+                        "NetStream.Play.Failed",
+                        "play on a stream that was not created or is busy",
+                    );
                 }
             }
             "FCUnpublish" => {
                 if txn != 0.0 {
-                    self.send_command(0, &Command::result(txn, Amf0Value::Null, vec![Amf0Value::Undefined]));
+                    self.send_command(
+                        0,
+                        &Command::result(txn, Amf0Value::Null, vec![Amf0Value::Undefined]),
+                    );
                 }
                 let publishing: SmallVec<[u32; 2]> = self
                     .streams
@@ -633,16 +705,31 @@ impl ServerSession {
     fn stop_stream(&mut self, stream_id: u32) {
         match self.role(stream_id) {
             Some(Role::Publishing) => {
-                self.send_status(stream_id, StatusLevel::Status, "NetStream.Unpublish.Success", "The stream is now unpublished.");
-                self.events.push_back(ServerEvent::PublishStopped { stream_id });
+                self.send_status(
+                    stream_id,
+                    StatusLevel::Status,
+                    "NetStream.Unpublish.Success",
+                    "The stream is now unpublished.",
+                );
+                self.events
+                    .push_back(ServerEvent::PublishStopped { stream_id });
             }
-            Some(Role::Playing) => self.events.push_back(ServerEvent::PlayStopped { stream_id }),
+            Some(Role::Playing) => self
+                .events
+                .push_back(ServerEvent::PlayStopped { stream_id }),
             _ => {}
         }
         self.set_role(stream_id, Role::Idle);
     }
 
-    fn send_message(&mut self, csid: u32, timestamp: u32, type_id: u8, stream_id: u32, payload: &Bytes) {
+    fn send_message(
+        &mut self,
+        csid: u32,
+        timestamp: u32,
+        type_id: u8,
+        stream_id: u32,
+        payload: &Bytes,
+    ) {
         let header = MessageHeader {
             csid,
             timestamp,
@@ -663,7 +750,13 @@ impl ServerSession {
     }
 
     fn send_command(&mut self, stream_id: u32, command: &Command) {
-        self.send_message(csid::COMMAND, 0, type_id::COMMAND_AMF0, stream_id, &command.encode());
+        self.send_message(
+            csid::COMMAND,
+            0,
+            type_id::COMMAND_AMF0,
+            stream_id,
+            &command.encode(),
+        );
     }
 
     fn send_status(&mut self, stream_id: u32, level: StatusLevel, code: &str, description: &str) {
@@ -673,7 +766,13 @@ impl ServerSession {
     fn send_data(&mut self, stream_id: u32, values: &[Amf0Value]) {
         let mut payload = BytesMut::new();
         crate::amf::encode_all(values, &mut payload);
-        self.send_message(csid::DATA, 0, type_id::DATA_AMF0, stream_id, &payload.freeze());
+        self.send_message(
+            csid::DATA,
+            0,
+            type_id::DATA_AMF0,
+            stream_id,
+            &payload.freeze(),
+        );
     }
 }
 

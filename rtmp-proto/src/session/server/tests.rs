@@ -24,8 +24,21 @@ impl Script {
         }
     }
 
-    fn message(&mut self, csid: u32, ts: u32, type_id: u8, stream_id: u32, payload: Bytes) -> &mut Self {
-        let header = MessageHeader { csid, timestamp: ts, type_id, stream_id, length: payload.len() as u32 };
+    fn message(
+        &mut self,
+        csid: u32,
+        ts: u32,
+        type_id: u8,
+        stream_id: u32,
+        payload: Bytes,
+    ) -> &mut Self {
+        let header = MessageHeader {
+            csid,
+            timestamp: ts,
+            type_id,
+            stream_id,
+            length: payload.len() as u32,
+        };
         let mut out: Vec<Bytes> = Vec::new();
         self.encoder.encode(&header, &payload, &mut out);
         for b in out {
@@ -34,8 +47,21 @@ impl Script {
         self
     }
 
-    fn command(&mut self, stream_id: u32, name: &str, txn: f64, object: Amf0Value, args: Vec<Amf0Value>) -> &mut Self {
-        let payload = Command { name: name.into(), transaction_id: txn, command_object: object, arguments: args }.encode();
+    fn command(
+        &mut self,
+        stream_id: u32,
+        name: &str,
+        txn: f64,
+        object: Amf0Value,
+        args: Vec<Amf0Value>,
+    ) -> &mut Self {
+        let payload = Command {
+            name: name.into(),
+            transaction_id: txn,
+            command_object: object,
+            arguments: args,
+        }
+        .encode();
         self.message(3, 0, type_id::COMMAND_AMF0, stream_id, payload)
     }
 
@@ -52,16 +78,34 @@ impl Script {
         self.command(0, "releaseStream", 2.0, Amf0Value::Null, vec![key.into()])
             .command(0, "FCPublish", 3.0, Amf0Value::Null, vec![key.into()])
             .command(0, "createStream", 4.0, Amf0Value::Null, vec![])
-            .command(1, "publish", 5.0, Amf0Value::Null, vec![key.into(), "live".into()])
+            .command(
+                1,
+                "publish",
+                5.0,
+                Amf0Value::Null,
+                vec![key.into(), "live".into()],
+            )
     }
 
     fn play(&mut self, key: &str) -> &mut Self {
         self.command(0, "createStream", 2.0, Amf0Value::Null, vec![])
-            .command(1, "play", 3.0, Amf0Value::Null, vec![key.into(), (-2.0).into()])
+            .command(
+                1,
+                "play",
+                3.0,
+                Amf0Value::Null,
+                vec![key.into(), (-2.0).into()],
+            )
     }
 
     fn set_chunk_size(&mut self, size: u32) -> &mut Self {
-        self.message(2, 0, type_id::SET_CHUNK_SIZE, 0, ControlMessage::SetChunkSize(size).encode());
+        self.message(
+            2,
+            0,
+            type_id::SET_CHUNK_SIZE,
+            0,
+            ControlMessage::SetChunkSize(size).encode(),
+        );
         self.encoder.set_chunk_size(size);
         self
     }
@@ -69,19 +113,32 @@ impl Script {
     fn metadata(&mut self) -> &mut Self {
         let mut payload = BytesMut::new();
         amf::encode_all(
-            &["@setDataFrame".into(), "onMetaData".into(), AmfObject::new().with("width", 320.0).into()],
+            &[
+                "@setDataFrame".into(),
+                "onMetaData".into(),
+                AmfObject::new().with("width", 320.0).into(),
+            ],
             &mut payload,
         );
         self.message(4, 0, type_id::DATA_AMF0, 1, payload.freeze())
     }
 
     fn video(&mut self, ts: u32, first: u8, len: usize) -> &mut Self {
-        let payload: Vec<u8> = [first, 1].into_iter().chain((0..len).map(|i| i as u8)).collect();
+        let payload: Vec<u8> = [first, 1]
+            .into_iter()
+            .chain((0..len).map(|i| i as u8))
+            .collect();
         self.message(6, ts, type_id::VIDEO, 1, Bytes::from(payload))
     }
 
     fn audio(&mut self, ts: u32) -> &mut Self {
-        self.message(4, ts, type_id::AUDIO, 1, Bytes::from_static(&[0xAF, 1, 0x21, 0x10, 0x04]))
+        self.message(
+            4,
+            ts,
+            type_id::AUDIO,
+            1,
+            Bytes::from_static(&[0xAF, 1, 0x21, 0x10, 0x04]),
+        )
     }
 
     fn take(&mut self) -> Vec<u8> {
@@ -97,17 +154,26 @@ struct Reader {
 
 impl Reader {
     fn new() -> Self {
-        Reader { handshake_left: 1 + 2 * HANDSHAKE_BLOCK, decoder: ChunkDecoder::new(ChunkLimits::default()) }
+        Reader {
+            handshake_left: 1 + 2 * HANDSHAKE_BLOCK,
+            decoder: ChunkDecoder::new(ChunkLimits::default()),
+        }
     }
 
     fn read(&mut self, session: &mut ServerSession) -> Vec<RawMessage> {
-        let bytes: Vec<u8> = session.take_output().iter().flat_map(|b| b.iter().copied()).collect();
+        let bytes: Vec<u8> = session
+            .take_output()
+            .iter()
+            .flat_map(|b| b.iter().copied())
+            .collect();
         let skip = self.handshake_left.min(bytes.len());
         self.handshake_left -= skip;
         let mut input = &bytes[skip..];
         let mut messages = Vec::new();
         while let Some(m) = self.decoder.decode(&mut input).unwrap() {
-            if let Some(ControlMessage::SetChunkSize(n)) = ControlMessage::parse(m.header.type_id, &m.payload).unwrap() {
+            if let Some(ControlMessage::SetChunkSize(n)) =
+                ControlMessage::parse(m.header.type_id, &m.payload).unwrap()
+            {
                 self.decoder.set_chunk_size(n).unwrap();
             }
             messages.push(m);
@@ -157,10 +223,14 @@ fn connect_is_answered_with_window_bandwidth_chunk_size_and_success() {
     let now = Instant::now();
     let mut session = session_at(now);
     let mut reader = Reader::new();
-    session.handle_input(now, &Script::new().connect("live").take()).unwrap();
+    session
+        .handle_input(now, &Script::new().connect("live").take())
+        .unwrap();
     let evs = events(&mut session);
     assert_eq!(evs[0], ServerEvent::HandshakeComplete);
-    let ServerEvent::ConnectRequest { id, params } = &evs[1] else { panic!("{evs:?}") };
+    let ServerEvent::ConnectRequest { id, params } = &evs[1] else {
+        panic!("{evs:?}")
+    };
     assert_eq!(params.app, "live");
     assert_eq!(session.app(), "live");
     session.accept(*id);
@@ -179,9 +249,16 @@ fn publish_flow_gives_status_metadata_and_media_without_copying() {
     let mut session = session_at(now);
     let mut reader = Reader::new();
     let mut script = Script::new();
-    let mut evs = feed_accepting(&mut session, now, &script.connect("live").publish("key?token=1").take());
+    let mut evs = feed_accepting(
+        &mut session,
+        now,
+        &script.connect("live").publish("key?token=1").take(),
+    );
     let commands = reader.commands(&mut session);
-    let names: Vec<(&str, Option<&str>)> = commands.iter().map(|c| (c.name.as_str(), status_code(c))).collect();
+    let names: Vec<(&str, Option<&str>)> = commands
+        .iter()
+        .map(|c| (c.name.as_str(), status_code(c)))
+        .collect();
     assert_eq!(
         names,
         [
@@ -193,18 +270,53 @@ fn publish_flow_gives_status_metadata_and_media_without_copying() {
             ("onStatus", Some("NetStream.Publish.Start")),
         ]
     );
-    assert_eq!(commands[4].argument(0).and_then(Amf0Value::as_number), Some(1.0), "createStream gives stream 1");
-    let Some(ServerEvent::PublishRequest { params, .. }) = evs.pop() else { panic!() };
-    assert_eq!((params.stream_key.as_str(), params.query.as_deref(), params.stream_id), ("key", Some("token=1"), 1));
+    assert_eq!(
+        commands[4].argument(0).and_then(Amf0Value::as_number),
+        Some(1.0),
+        "createStream gives stream 1"
+    );
+    let Some(ServerEvent::PublishRequest { params, .. }) = evs.pop() else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            params.stream_key.as_str(),
+            params.query.as_deref(),
+            params.stream_id
+        ),
+        ("key", Some("token=1"), 1)
+    );
 
-    let evs = feed_accepting(&mut session, now, &script.metadata().video(0, 0x17, 300).audio(0).take());
-    let ServerEvent::Metadata { stream_id: 1, payload } = &evs[0] else { panic!("{evs:?}") };
+    let evs = feed_accepting(
+        &mut session,
+        now,
+        &script.metadata().video(0, 0x17, 300).audio(0).take(),
+    );
+    let ServerEvent::Metadata {
+        stream_id: 1,
+        payload,
+    } = &evs[0]
+    else {
+        panic!("{evs:?}")
+    };
     let values = amf::decode_all(payload, &AmfLimits::default()).unwrap();
-    assert_eq!(values[0].as_str(), Some("onMetaData"), "@setDataFrame is stripped");
-    let ServerEvent::Media { stream_id: 1, message } = &evs[1] else { panic!("{evs:?}") };
+    assert_eq!(
+        values[0].as_str(),
+        Some("onMetaData"),
+        "@setDataFrame is stripped"
+    );
+    let ServerEvent::Media {
+        stream_id: 1,
+        message,
+    } = &evs[1]
+    else {
+        panic!("{evs:?}")
+    };
     assert!(message.is_keyframe());
     assert_eq!(message.payload.len(), 302);
-    assert!(matches!(&evs[2], ServerEvent::Media { message, .. } if message.kind == MediaKind::Audio));
+    assert!(
+        matches!(&evs[2], ServerEvent::Media { message, .. } if message.kind == MediaKind::Audio)
+    );
 }
 
 #[test]
@@ -213,7 +325,9 @@ fn rejected_publish_gets_bad_name_and_its_media_is_ignored() {
     let mut session = session_at(now);
     let mut reader = Reader::new();
     let mut script = Script::new();
-    session.handle_input(now, &script.connect("live").publish("wrong").take()).unwrap();
+    session
+        .handle_input(now, &script.connect("live").publish("wrong").take())
+        .unwrap();
     let mut request = None;
     while let Some(event) = session.poll_event() {
         match event {
@@ -225,10 +339,20 @@ fn rejected_publish_gets_bad_name_and_its_media_is_ignored() {
     session.reject(request.unwrap(), "Invalid stream key");
     let last = reader.commands(&mut session).pop().unwrap();
     assert_eq!(status_code(&last), Some("NetStream.Publish.BadName"));
-    let description = last.argument(0).and_then(|o| o.as_object()?.get("description")?.as_str().map(str::to_owned));
+    let description = last.argument(0).and_then(|o| {
+        o.as_object()?
+            .get("description")?
+            .as_str()
+            .map(str::to_owned)
+    });
     assert_eq!(description.as_deref(), Some("Invalid stream key"));
-    session.handle_input(now, &script.video(0, 0x17, 10).audio(0).take()).unwrap();
-    assert!(events(&mut session).is_empty(), "no media from a rejected publish");
+    session
+        .handle_input(now, &script.video(0, 0x17, 10).audio(0).take())
+        .unwrap();
+    assert!(
+        events(&mut session).is_empty(),
+        "no media from a rejected publish"
+    );
 }
 
 #[test]
@@ -236,14 +360,21 @@ fn rejected_connect_answers_error_then_closes() {
     let now = Instant::now();
     let mut session = session_at(now);
     let mut reader = Reader::new();
-    session.handle_input(now, &Script::new().connect("private").take()).unwrap();
-    let Some(ServerEvent::ConnectRequest { id, .. }) = events(&mut session).pop() else { panic!() };
+    session
+        .handle_input(now, &Script::new().connect("private").take())
+        .unwrap();
+    let Some(ServerEvent::ConnectRequest { id, .. }) = events(&mut session).pop() else {
+        panic!()
+    };
     session.reject(id, "no such app");
     let answer = reader.commands(&mut session).pop().unwrap();
     assert_eq!(answer.name, "_error");
     assert_eq!(status_code(&answer), Some("NetConnection.Connect.Rejected"));
     assert!(session.is_closing());
-    assert_eq!(session.error(), Some(&SessionError::ConnectRejected("no such app".into())));
+    assert_eq!(
+        session.error(),
+        Some(&SessionError::ConnectRejected("no such app".into()))
+    );
 }
 
 #[test]
@@ -251,16 +382,33 @@ fn play_flow_sends_start_statuses_and_deliveries() {
     let now = Instant::now();
     let mut session = session_at(now);
     let mut reader = Reader::new();
-    feed_accepting(&mut session, now, &Script::new().connect("live").play("key").take());
+    feed_accepting(
+        &mut session,
+        now,
+        &Script::new().connect("live").play("key").take(),
+    );
     let messages = reader.read(&mut session);
     let codes: Vec<String> = messages
         .iter()
         .filter(|m| m.header.type_id == type_id::COMMAND_AMF0)
-        .filter_map(|m| status_code(&Command::decode(&m.payload, &AmfLimits::default()).unwrap()).map(str::to_owned))
+        .filter_map(|m| {
+            status_code(&Command::decode(&m.payload, &AmfLimits::default()).unwrap())
+                .map(str::to_owned)
+        })
         .collect();
-    assert_eq!(codes, ["NetConnection.Connect.Success", "NetStream.Play.Reset", "NetStream.Play.Start"]);
-    assert!(messages.iter().any(|m| m.header.type_id == type_id::DATA_AMF0
-        && amf::decode_all(&m.payload, &AmfLimits::default()).unwrap()[0].as_str() == Some("|RtmpSampleAccess")));
+    assert_eq!(
+        codes,
+        [
+            "NetConnection.Connect.Success",
+            "NetStream.Play.Reset",
+            "NetStream.Play.Start"
+        ]
+    );
+    assert!(messages
+        .iter()
+        .any(|m| m.header.type_id == type_id::DATA_AMF0
+            && amf::decode_all(&m.payload, &AmfLimits::default()).unwrap()[0].as_str()
+                == Some("|RtmpSampleAccess")));
 
     let frame = MediaMessage::new(MediaKind::Video, 40, Bytes::from(vec![0x17u8; 10_000]));
     session.deliver(1, &Delivery::Media(frame.clone()));
@@ -284,8 +432,18 @@ fn delete_stream_ends_a_publish() {
     let now = Instant::now();
     let mut session = session_at(now);
     let mut script = Script::new();
-    feed_accepting(&mut session, now, &script.connect("live").publish("key").take());
-    let evs = feed_accepting(&mut session, now, &script.command(0, "deleteStream", 6.0, Amf0Value::Null, vec![1.0.into()]).take());
+    feed_accepting(
+        &mut session,
+        now,
+        &script.connect("live").publish("key").take(),
+    );
+    let evs = feed_accepting(
+        &mut session,
+        now,
+        &script
+            .command(0, "deleteStream", 6.0, Amf0Value::Null, vec![1.0.into()])
+            .take(),
+    );
     assert_eq!(evs, [ServerEvent::PublishStopped { stream_id: 1 }]);
 }
 
@@ -296,8 +454,13 @@ fn connect_timeout_closes_a_silent_or_half_handshaken_session() {
     session.handle_input(start, &[3, 0, 0]).unwrap();
     let deadline = session.poll_timeout().unwrap();
     assert_eq!(deadline, start + Duration::from_secs(10));
-    assert!(session.handle_timeout(deadline - Duration::from_millis(1)).is_ok());
-    assert_eq!(session.handle_timeout(deadline), Err(SessionError::ConnectTimeout));
+    assert!(session
+        .handle_timeout(deadline - Duration::from_millis(1))
+        .is_ok());
+    assert_eq!(
+        session.handle_timeout(deadline),
+        Err(SessionError::ConnectTimeout)
+    );
     assert!(session.is_closing());
 }
 
@@ -308,7 +471,10 @@ fn idle_timeout_applies_once_connected() {
     feed_accepting(&mut session, start, &Script::new().connect("live").take());
     let deadline = session.poll_timeout().unwrap();
     assert_eq!(deadline, start + Duration::from_secs(60));
-    assert_eq!(session.handle_timeout(deadline), Err(SessionError::IdleTimeout));
+    assert_eq!(
+        session.handle_timeout(deadline),
+        Err(SessionError::IdleTimeout)
+    );
 }
 
 #[test]
@@ -331,9 +497,19 @@ fn acknowledgements_follow_the_peer_window() {
     let mut session = session_at(now);
     let mut reader = Reader::new();
     let mut script = Script::new();
-    feed_accepting(&mut session, now, &script.connect("live").publish("key").take());
+    feed_accepting(
+        &mut session,
+        now,
+        &script.connect("live").publish("key").take(),
+    );
     reader.read(&mut session);
-    script.message(2, 0, type_id::WINDOW_ACK_SIZE, 0, ControlMessage::WindowAckSize(5000).encode());
+    script.message(
+        2,
+        0,
+        type_id::WINDOW_ACK_SIZE,
+        0,
+        ControlMessage::WindowAckSize(5000).encode(),
+    );
     for ts in 0..20 {
         script.video(ts * 33, 0x27, 500);
     }
@@ -341,10 +517,12 @@ fn acknowledgements_follow_the_peer_window() {
     let acks: Vec<u32> = reader
         .read(&mut session)
         .iter()
-        .filter_map(|m| match ControlMessage::parse(m.header.type_id, &m.payload).unwrap() {
-            Some(ControlMessage::Acknowledgement(n)) => Some(n),
-            _ => None,
-        })
+        .filter_map(
+            |m| match ControlMessage::parse(m.header.type_id, &m.payload).unwrap() {
+                Some(ControlMessage::Acknowledgement(n)) => Some(n),
+                _ => None,
+            },
+        )
         .collect();
     assert_eq!(acks.len(), 1, "one window crossed in this input");
     assert!(acks[0] > 5000);
@@ -352,7 +530,11 @@ fn acknowledgements_follow_the_peer_window() {
 
 fn recorded_publish() -> Vec<u8> {
     let mut script = Script::new();
-    script.connect("live").publish("key").metadata().set_chunk_size(4096);
+    script
+        .connect("live")
+        .publish("key")
+        .metadata()
+        .set_chunk_size(4096);
     for i in 0..40u32 {
         let first = if i % 10 == 0 { 0x17 } else { 0x27 };
         script.video(i * 33, first, (i as usize * 997) % 9000 + 1);
@@ -374,7 +556,11 @@ fn run_split(input: &[u8], cuts: &[usize]) -> (Vec<ServerEvent>, Vec<u8>) {
         events.extend(feed_accepting(&mut session, now, &input[start..cut]));
         start = cut;
     }
-    let output = session.take_output().iter().flat_map(|b| b.iter().copied()).collect();
+    let output = session
+        .take_output()
+        .iter()
+        .flat_map(|b| b.iter().copied())
+        .collect();
     (events, output)
 }
 
@@ -382,7 +568,14 @@ fn run_split(input: &[u8], cuts: &[usize]) -> (Vec<ServerEvent>, Vec<u8>) {
 fn byte_at_a_time_gives_the_same_events_and_output_as_whole() {
     let input = recorded_publish();
     let whole = run_split(&input, &[]);
-    assert_eq!(whole.0.iter().filter(|e| matches!(e, ServerEvent::Media { .. })).count(), 81);
+    assert_eq!(
+        whole
+            .0
+            .iter()
+            .filter(|e| matches!(e, ServerEvent::Media { .. }))
+            .count(),
+        81
+    );
     let cuts: Vec<usize> = (1..input.len()).collect();
     assert_eq!(run_split(&input, &cuts), whole);
 }
