@@ -106,6 +106,7 @@ impl<H: RtmpHandler> Connection<H> {
                     Ok(n) => {
                         let _ = self.session.handle_input(Instant::now(), &buf[..n]);
                     }
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Ok(()),
                     Err(e) => return Err(format!("read failed: {e}")),
                 },
                 written = async {
@@ -237,7 +238,7 @@ impl<H: RtmpHandler> Connection<H> {
             .hub()
             .stop_publish(publishing.handle, &mut self.wake);
         self.wake_players();
-        tracing::info!(key = %publishing.params.stream_key, "unpublish");
+        tracing::info!(key = %StreamKey::new(&publishing.params.app, &publishing.params.stream_key), "unpublish");
         self.shared
             .handler
             .on_unpublish(&self.ctx, &publishing.params)

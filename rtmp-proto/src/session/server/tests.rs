@@ -580,6 +580,65 @@ fn byte_at_a_time_gives_the_same_events_and_output_as_whole() {
     assert_eq!(run_split(&input, &cuts), whole);
 }
 
+/// What FFmpeg 9 sent publishing a 2 s, 15 fps H.264 + AAC file to
+/// `rtmp://…/live/capture?token=abc` (captured through a TCP proxy).
+const FFMPEG_PUBLISH: &[u8] =
+    include_bytes!("../../../tests/fixtures/ffmpeg9_publish_h264_aac.bin");
+
+fn media_counts(events: &[ServerEvent]) -> (usize, usize) {
+    let count = |kind| {
+        events
+            .iter()
+            .filter(|e| matches!(e, ServerEvent::Media { message, .. } if message.kind == kind))
+            .count()
+    };
+    (count(MediaKind::Video), count(MediaKind::Audio))
+}
+
+#[test]
+fn a_real_ffmpeg_publish_yields_its_requests_metadata_and_every_frame() {
+    let (events, _) = run_split(FFMPEG_PUBLISH, &[]);
+    let connect = events.iter().find_map(|e| match e {
+        ServerEvent::ConnectRequest { params, .. } => Some(params),
+        _ => None,
+    });
+    assert_eq!(connect.map(|p| p.app.as_str()), Some("live"));
+    let publish = events.iter().find_map(|e| match e {
+        ServerEvent::PublishRequest { params, .. } => Some(params),
+        _ => None,
+    });
+    let publish = publish.expect("a publish request");
+    assert_eq!(
+        (publish.stream_key.as_str(), publish.query.as_deref()),
+        ("capture", Some("token=abc"))
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, ServerEvent::Metadata { .. }))
+            .count(),
+        1
+    );
+    // The source file's 30 video and 88 audio packets (its framecrc), plus the AVC and
+    // AAC sequence headers and FFmpeg's AVC end-of-sequence tag.
+    assert_eq!(media_counts(&events), (30 + 2, 88 + 1));
+    assert!(
+        matches!(
+            events.last(),
+            Some(ServerEvent::PublishStopped { stream_id: 1 })
+        ),
+        "{:?}",
+        events.last()
+    );
+}
+
+#[test]
+fn a_real_ffmpeg_publish_fed_byte_by_byte_gives_the_same_events_and_output() {
+    let whole = run_split(FFMPEG_PUBLISH, &[]);
+    let cuts: Vec<usize> = (1..FFMPEG_PUBLISH.len()).collect();
+    assert_eq!(run_split(FFMPEG_PUBLISH, &cuts), whole);
+}
+
 mod split_property {
     use super::*;
     use proptest::prelude::*;
@@ -594,6 +653,13 @@ mod split_property {
             cuts.sort_unstable();
             let whole = run_split(&input, &[]);
             prop_assert_eq!(run_split(&input, &cuts), whole);
+        }
+
+        /// The same for the real FFmpeg capture.
+        #[test]
+        fn any_split_of_a_real_ffmpeg_capture_gives_the_same_events(mut cuts in proptest::collection::vec(0usize..FFMPEG_PUBLISH.len(), 0..80)) {
+            cuts.sort_unstable();
+            prop_assert_eq!(run_split(FFMPEG_PUBLISH, &cuts), run_split(FFMPEG_PUBLISH, &[]));
         }
 
         /// Arbitrary bytes after a valid handshake never panic the session.
