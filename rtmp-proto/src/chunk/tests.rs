@@ -464,3 +464,48 @@ proptest! {
         while let Ok(Some(_)) = d.decode(&mut input) {}
     }
 }
+
+#[test]
+fn a_new_header_mid_message_replaces_the_partial_message() {
+    let mut encoder = ChunkEncoder::new();
+    let first = encode(&mut encoder, header(6, 0, 9, 1, 200), &[1; 200]);
+    encoder.forget(6);
+    let second = encode(&mut encoder, header(6, 40, 9, 1, 5), &[2; 5]);
+    let stream: Vec<u8> = [&first[..12 + 128], &second[..]].concat();
+    let mut d = ChunkDecoder::new(ChunkLimits {
+        max_buffered_bytes: 150,
+        ..ChunkLimits::default()
+    });
+    let messages = decode_all(&mut d, &stream);
+    assert_eq!(messages.len(), 1);
+    assert_eq!(&messages[0].payload[..], &[2; 5]);
+    // The dropped partial message no longer counts against the buffered bound.
+    let mut more = Vec::new();
+    encoder.forget(6);
+    more.extend(encode(&mut encoder, header(6, 80, 9, 1, 140), &[3; 140]));
+    assert_eq!(decode_all(&mut d, &more)[0].payload.len(), 140);
+}
+
+#[test]
+fn partial_messages_across_chunk_streams_are_bounded_together() {
+    let mut d = ChunkDecoder::new(ChunkLimits {
+        max_buffered_bytes: 1000,
+        ..ChunkLimits::default()
+    });
+    let mut encoder = ChunkEncoder::new();
+    let mut stream = Vec::new();
+    // Ten chunk streams each start a 4000-byte message and send one 128-byte chunk.
+    for csid in 3..13 {
+        stream.extend_from_slice(
+            &encode(&mut encoder, header(csid, 0, 9, 1, 4000), &[0; 4000])[..12 + 128],
+        );
+    }
+    let mut input = &stream[..];
+    let result = loop {
+        match d.decode(&mut input) {
+            Ok(Some(_)) => continue,
+            other => break other,
+        }
+    };
+    assert_eq!(result, Err(ChunkError::TooMuchBuffered { limit: 1000 }));
+}
