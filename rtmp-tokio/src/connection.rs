@@ -144,18 +144,18 @@ impl<H: RtmpHandler> Connection<H> {
                     AuthResult::Accept => {
                         tracing::info!(app = %params.app, flash_ver = ?params.flash_ver, "connect");
                         self.ctx.app = params.app;
-                        self.session.accept(id);
+                        self.session.accept(Instant::now(), id);
                     }
                     AuthResult::Reject(reason) => {
                         tracing::info!(app = %params.app, %reason, "connect rejected");
-                        self.session.reject(id, &reason);
+                        self.session.reject(Instant::now(), id, &reason);
                     }
                 }
             }
             ServerEvent::PublishRequest { id, params } => {
                 if let AuthResult::Reject(reason) = handler.on_publish(&self.ctx, &params).await {
                     tracing::info!(key = %params.stream_key, %reason, "publish rejected");
-                    self.session.reject(id, &reason);
+                    self.session.reject(Instant::now(), id, &reason);
                     return;
                 }
                 let key = StreamKey::new(&params.app, &params.stream_key);
@@ -164,7 +164,7 @@ impl<H: RtmpHandler> Connection<H> {
                 match started {
                     Ok(handle) => {
                         tracing::info!(%key, "publish");
-                        self.session.accept(id);
+                        self.session.accept(Instant::now(), id);
                         self.publishing.push(Publishing {
                             stream_id: params.stream_id,
                             handle,
@@ -173,14 +173,14 @@ impl<H: RtmpHandler> Connection<H> {
                     }
                     Err(e) => {
                         tracing::info!(%key, reason = %e, "publish refused");
-                        self.session.reject(id, &e.to_string());
+                        self.session.reject(Instant::now(), id, &e.to_string());
                     }
                 }
             }
             ServerEvent::PlayRequest { id, params } => {
                 if let AuthResult::Reject(reason) = handler.on_play(&self.ctx, &params).await {
                     tracing::info!(key = %params.stream_key, %reason, "play rejected");
-                    self.session.reject(id, &reason);
+                    self.session.reject(Instant::now(), id, &reason);
                     return;
                 }
                 let key = StreamKey::new(&params.app, &params.stream_key);
@@ -188,10 +188,10 @@ impl<H: RtmpHandler> Connection<H> {
                 match subscribed {
                     Ok(player) => {
                         tracing::info!(%key, "play");
-                        self.session.accept(id);
+                        self.session.accept(Instant::now(), id);
                         self.playing.push((params.stream_id, player));
                     }
-                    Err(e) => self.session.reject(id, &e.to_string()),
+                    Err(e) => self.session.reject(Instant::now(), id, &e.to_string()),
                 }
             }
             ServerEvent::PublishStopped { stream_id } => {
@@ -253,19 +253,14 @@ impl<H: RtmpHandler> Connection<H> {
 
     /// Moves what the hub queued for this connection's players into the session.
     fn pull_deliveries(&mut self) -> Result<(), String> {
-        let mut delivered = false;
         for &(stream_id, player) in &self.playing {
             let status = self.shared.hub().drain(player, &mut self.deliveries);
             if status == DrainStatus::Evicted {
                 return Err("player fell too far behind: queue bound exceeded".into());
             }
-            delivered |= !self.deliveries.is_empty();
             for delivery in self.deliveries.drain(..) {
                 self.session.deliver(stream_id, &delivery);
             }
-        }
-        if delivered {
-            self.session.note_delivery(Instant::now());
         }
         Ok(())
     }

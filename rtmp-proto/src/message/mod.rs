@@ -2,9 +2,11 @@
 //! user control messages, and AMF0 commands with the parameters of the commands a
 //! server answers (connect, publish, play).
 
+mod aggregate;
 mod command;
 mod control;
 
+pub use aggregate::split_aggregate;
 pub use command::{
     split_stream_name, Command, ConnectParams, PlayParams, PublishParams, StatusLevel,
 };

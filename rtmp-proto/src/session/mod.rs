@@ -2,6 +2,7 @@
 //! chunk streams, message streams, pending requests, timers — and nothing else: the app
 //! decides who may connect, publish and play, and the hub decides what players receive.
 
+mod link;
 mod output;
 mod server;
 
@@ -41,8 +42,15 @@ pub struct SessionConfig {
     pub max_held_input: usize,
     /// Time from the first byte to an accepted `connect` (handshake included). Default 10 s.
     pub connect_timeout: Duration,
-    /// Time without traffic in either direction after which the session closes. Default 60 s.
+    /// Time a request may wait for its answer: the app's decision on the server, the
+    /// peer's `_result` on the client. Default 30 s.
+    pub command_timeout: Duration,
+    /// Time without input after which the session closes. Default 60 s.
     pub idle_timeout: Duration,
+    /// Input silence after which a Ping Request is sent; `None` sends none. Default 20 s.
+    pub ping_interval: Option<Duration>,
+    /// Time a ping may go unanswered (no input at all) before the session closes. Default 15 s.
+    pub ping_timeout: Duration,
     /// `fmsVer` reported in the connect result.
     pub server_version: String,
 }
@@ -59,7 +67,10 @@ impl Default for SessionConfig {
             max_pending_output: 16 << 20,
             max_held_input: 1 << 20,
             connect_timeout: Duration::from_secs(10),
+            command_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
+            ping_interval: Some(Duration::from_secs(20)),
+            ping_timeout: Duration::from_secs(15),
             server_version: "FMS/3,5,7,7009".into(),
         }
     }
@@ -134,8 +145,10 @@ pub enum SessionError {
     Message(MessageError),
     /// No accepted connect within [`SessionConfig::connect_timeout`].
     ConnectTimeout,
-    /// No traffic within [`SessionConfig::idle_timeout`].
+    /// No input within [`SessionConfig::idle_timeout`].
     IdleTimeout,
+    /// A ping went unanswered for [`SessionConfig::ping_timeout`].
+    PingTimeout,
     /// The app rejected the connection.
     ConnectRejected(String),
     /// More than [`SessionConfig::max_pending_output`] bytes waited unwritten.
@@ -159,7 +172,8 @@ impl fmt::Display for SessionError {
             SessionError::Chunk(e) => write!(f, "chunk stream error: {e}"),
             SessionError::Message(e) => write!(f, "bad message: {e}"),
             SessionError::ConnectTimeout => f.write_str("no connect within the connection timeout"),
-            SessionError::IdleTimeout => f.write_str("no traffic within the idle timeout"),
+            SessionError::IdleTimeout => f.write_str("no input within the idle timeout"),
+            SessionError::PingTimeout => f.write_str("peer did not answer a ping"),
             SessionError::ConnectRejected(reason) => write!(f, "connect rejected: {reason}"),
             SessionError::OutputOverflow { pending } => {
                 write!(f, "peer is not reading: {pending} bytes waiting")

@@ -2,9 +2,10 @@
 
 use super::*;
 use crate::amf::{self, AmfLimits};
-use crate::chunk::{ChunkDecoder, ChunkLimits};
+use crate::chunk::{ChunkDecoder, ChunkEncoder, ChunkLimits, MessageHeader};
 use crate::handshake::HANDSHAKE_BLOCK;
 use crate::hub::Delivery;
+use crate::message::ControlMessage;
 use std::time::Duration;
 
 /// Builds what a client sends.
@@ -210,7 +211,7 @@ fn feed_accepting(session: &mut ServerSession, now: Instant, input: &[u8]) -> Ve
         match &event {
             ServerEvent::ConnectRequest { id, .. }
             | ServerEvent::PublishRequest { id, .. }
-            | ServerEvent::PlayRequest { id, .. } => session.accept(*id),
+            | ServerEvent::PlayRequest { id, .. } => session.accept(now, *id),
             _ => {}
         }
         all.push(event);
@@ -233,7 +234,7 @@ fn connect_is_answered_with_window_bandwidth_chunk_size_and_success() {
     };
     assert_eq!(params.app, "live");
     assert_eq!(session.app(), "live");
-    session.accept(*id);
+    session.accept(now, *id);
     let messages = reader.read(&mut session);
     let types: Vec<u8> = messages.iter().map(|m| m.header.type_id).collect();
     assert_eq!(types, [5, 6, 1, 20]);
@@ -331,12 +332,12 @@ fn rejected_publish_gets_bad_name_and_its_media_is_ignored() {
     let mut request = None;
     while let Some(event) = session.poll_event() {
         match event {
-            ServerEvent::ConnectRequest { id, .. } => session.accept(id),
+            ServerEvent::ConnectRequest { id, .. } => session.accept(now, id),
             ServerEvent::PublishRequest { id, .. } => request = Some(id),
             _ => {}
         }
     }
-    session.reject(request.unwrap(), "Invalid stream key");
+    session.reject(now, request.unwrap(), "Invalid stream key");
     let last = reader.commands(&mut session).pop().unwrap();
     assert_eq!(status_code(&last), Some("NetStream.Publish.BadName"));
     let description = last.argument(0).and_then(|o| {
@@ -366,7 +367,7 @@ fn rejected_connect_answers_error_then_closes() {
     let Some(ServerEvent::ConnectRequest { id, .. }) = events(&mut session).pop() else {
         panic!()
     };
-    session.reject(id, "no such app");
+    session.reject(now, id, "no such app");
     let answer = reader.commands(&mut session).pop().unwrap();
     assert_eq!(answer.name, "_error");
     assert_eq!(status_code(&answer), Some("NetConnection.Connect.Rejected"));
@@ -464,10 +465,78 @@ fn connect_timeout_closes_a_silent_or_half_handshaken_session() {
     assert!(session.is_closing());
 }
 
+fn pings(reader: &mut Reader, session: &mut ServerSession) -> Vec<u32> {
+    reader
+        .read(session)
+        .iter()
+        .filter_map(
+            |m| match ControlMessage::parse(m.header.type_id, &m.payload).unwrap() {
+                Some(ControlMessage::UserControl(UserControl::PingRequest(t))) => Some(t),
+                _ => None,
+            },
+        )
+        .collect()
+}
+
 #[test]
-fn idle_timeout_applies_once_connected() {
+fn a_silent_peer_is_pinged_and_kept_when_it_answers() {
     let start = Instant::now();
     let mut session = session_at(start);
+    let mut reader = Reader::new();
+    let mut script = Script::new();
+    feed_accepting(&mut session, start, &script.connect("live").take());
+    reader.read(&mut session);
+    let ping_at = session.poll_timeout().unwrap();
+    assert_eq!(ping_at, start + Duration::from_secs(20));
+    session.handle_timeout(ping_at).unwrap();
+    assert_eq!(pings(&mut reader, &mut session), [20_000]);
+    // The answer is input: the session lives on and pings again after the next silence.
+    let answer = start + Duration::from_secs(21);
+    let mut pong = script
+        .message(
+            2,
+            0,
+            type_id::USER_CONTROL,
+            0,
+            ControlMessage::UserControl(UserControl::PingResponse(20_000)).encode(),
+        )
+        .take();
+    session
+        .handle_input(answer, &std::mem::take(&mut pong))
+        .unwrap();
+    assert_eq!(
+        session.poll_timeout(),
+        Some(answer + Duration::from_secs(20))
+    );
+}
+
+#[test]
+fn a_ping_left_unanswered_closes_the_session() {
+    let start = Instant::now();
+    let mut session = session_at(start);
+    feed_accepting(&mut session, start, &Script::new().connect("live").take());
+    let ping_at = session.poll_timeout().unwrap();
+    session.handle_timeout(ping_at).unwrap();
+    let give_up = session.poll_timeout().unwrap();
+    assert_eq!(give_up, ping_at + Duration::from_secs(15));
+    assert!(session
+        .handle_timeout(give_up - Duration::from_millis(1))
+        .is_ok());
+    assert_eq!(
+        session.handle_timeout(give_up),
+        Err(SessionError::PingTimeout)
+    );
+    assert!(session.is_closing());
+}
+
+#[test]
+fn idle_timeout_applies_when_pings_are_off() {
+    let start = Instant::now();
+    let config = SessionConfig {
+        ping_interval: None,
+        ..SessionConfig::default()
+    };
+    let mut session = ServerSession::new(config, start, 1);
     feed_accepting(&mut session, start, &Script::new().connect("live").take());
     let deadline = session.poll_timeout().unwrap();
     assert_eq!(deadline, start + Duration::from_secs(60));
@@ -475,6 +544,33 @@ fn idle_timeout_applies_once_connected() {
         session.handle_timeout(deadline),
         Err(SessionError::IdleTimeout)
     );
+}
+
+#[test]
+fn a_request_the_app_never_answers_is_rejected_after_the_command_timeout() {
+    let start = Instant::now();
+    let mut session = session_at(start);
+    let mut reader = Reader::new();
+    let mut script = Script::new();
+    let connected = feed_accepting(&mut session, start, &script.connect("live").take());
+    assert_eq!(connected.len(), 2);
+    session
+        .handle_input(start, &script.publish("key").take())
+        .unwrap();
+    assert!(matches!(
+        events(&mut session).last(),
+        Some(ServerEvent::PublishRequest { .. })
+    ));
+    reader.read(&mut session);
+    let deadline = start + Duration::from_secs(30);
+    assert_eq!(
+        session.poll_timeout(),
+        Some(start + Duration::from_secs(20)),
+        "the ping comes first"
+    );
+    session.handle_timeout(deadline).unwrap();
+    let last = reader.commands(&mut session).pop().unwrap();
+    assert_eq!(status_code(&last), Some("NetStream.Publish.BadName"));
 }
 
 #[test]
