@@ -2,8 +2,7 @@
 
 use crate::server::Shared;
 use crate::{AuthResult, RtmpHandler, SessionContext};
-use rtmp_proto::hub::{Delivery, DrainStatus, PlayerId, PublishHandle, StreamKey};
-use rtmp_proto::message::PublishParams;
+use rtmp_proto::hub::{DrainStatus, Membership, Routed, StreamKey};
 use rtmp_proto::{ServerEvent, ServerSession, SessionError};
 use std::io::IoSlice;
 use std::net::SocketAddr;
@@ -20,12 +19,6 @@ const PULL_BELOW: usize = 256 * 1024;
 /// Most segments handed to one vectored write.
 const MAX_IOVECS: usize = 64;
 
-struct Publishing {
-    stream_id: u32,
-    handle: PublishHandle,
-    params: PublishParams,
-}
-
 pub(crate) struct Connection<H> {
     shared: Arc<Shared<H>>,
     stream: TcpStream,
@@ -33,10 +26,8 @@ pub(crate) struct Connection<H> {
     ctx: SessionContext,
     /// Woken by the hub when a queue of this connection's players becomes non-empty.
     notify: Arc<Notify>,
-    publishing: Vec<Publishing>,
-    playing: Vec<(u32, PlayerId)>,
+    membership: Membership<Arc<Notify>>,
     wake: Vec<Arc<Notify>>,
-    deliveries: Vec<Delivery>,
 }
 
 impl<H: RtmpHandler> Connection<H> {
@@ -48,6 +39,7 @@ impl<H: RtmpHandler> Connection<H> {
         seed: u64,
     ) -> Self {
         let session = ServerSession::new(shared.config.session.clone(), Instant::now(), seed);
+        let notify = Arc::new(Notify::new());
         Connection {
             shared,
             stream,
@@ -57,11 +49,9 @@ impl<H: RtmpHandler> Connection<H> {
                 peer_addr: peer,
                 app: String::new(),
             },
-            notify: Arc::new(Notify::new()),
-            publishing: Vec::new(),
-            playing: Vec::new(),
+            membership: Membership::new(notify.clone()),
+            notify,
             wake: Vec::new(),
-            deliveries: Vec::new(),
         }
     }
 
@@ -85,11 +75,14 @@ impl<H: RtmpHandler> Connection<H> {
     async fn serve(&mut self, mut stop: watch::Receiver<bool>) -> Result<(), String> {
         let mut buf = vec![0u8; self.shared.config.read_buffer.max(1024)];
         loop {
-            while let Some(event) = self.session.poll_event() {
-                self.handle_event(event).await;
-            }
-            if !self.playing.is_empty() && self.session.pending_output() < PULL_BELOW {
-                self.pull_deliveries()?;
+            self.handle_events().await;
+            if self.membership.is_playing() && self.session.pending_output() < PULL_BELOW {
+                let status = self
+                    .membership
+                    .pull(&mut self.shared.hub(), &mut self.session);
+                if status == DrainStatus::Evicted {
+                    return Err("player fell too far behind: queue bound exceeded".into());
+                }
             }
             if self.session.is_closing() && self.session.pending_output() == 0 {
                 return Err(self.close_reason());
@@ -118,7 +111,7 @@ impl<H: RtmpHandler> Connection<H> {
                     Ok(n) => self.session.advance_output(n),
                     Err(e) => return Err(format!("write failed: {e}")),
                 },
-                () = self.notify.notified(), if !self.playing.is_empty() => {}
+                () = self.notify.notified(), if self.membership.is_playing() => {}
                 () = sleep_until(deadline) => {
                     let _ = self.session.handle_timeout(Instant::now());
                 }
@@ -134,11 +127,32 @@ impl<H: RtmpHandler> Connection<H> {
         )
     }
 
-    async fn handle_event(&mut self, event: ServerEvent) {
+    /// Routes the session's events: media to the hub (under one lock per batch), the
+    /// rest to the handler.
+    async fn handle_events(&mut self) {
+        loop {
+            let routed = {
+                let mut hub = self.shared.hub();
+                std::iter::from_fn(|| self.session.poll_event())
+                    .map(|event| self.membership.route(&mut hub, event, &mut self.wake))
+                    .find(|routed| *routed != Routed::Nothing)
+            };
+            self.wake_players();
+            match routed {
+                None | Some(Routed::Nothing) => return,
+                Some(Routed::Unpublished(params)) => {
+                    tracing::info!(key = %StreamKey::new(&params.app, &params.stream_key), "unpublish");
+                    self.shared.handler.on_unpublish(&self.ctx, &params).await;
+                }
+                Some(Routed::App(event)) => self.handle_request(event).await,
+            }
+        }
+    }
+
+    async fn handle_request(&mut self, event: ServerEvent) {
         let shared = self.shared.clone();
         let handler = &shared.handler;
         match event {
-            ServerEvent::HandshakeComplete => tracing::trace!("handshake complete"),
             ServerEvent::ConnectRequest { id, params } => {
                 match handler.on_connect(&self.ctx, &params).await {
                     AuthResult::Accept => {
@@ -153,96 +167,49 @@ impl<H: RtmpHandler> Connection<H> {
                 }
             }
             ServerEvent::PublishRequest { id, params } => {
+                let key = StreamKey::new(&params.app, &params.stream_key);
                 if let AuthResult::Reject(reason) = handler.on_publish(&self.ctx, &params).await {
-                    tracing::info!(key = %params.stream_key, %reason, "publish rejected");
+                    tracing::info!(%key, %reason, "publish rejected");
                     self.session.reject(Instant::now(), id, &reason);
                     return;
                 }
-                let key = StreamKey::new(&params.app, &params.stream_key);
-                let started = shared.hub().start_publish(&key, &mut self.wake);
-                self.wake_players();
-                match started {
-                    Ok(handle) => {
-                        tracing::info!(%key, "publish");
-                        self.session.accept(Instant::now(), id);
-                        self.publishing.push(Publishing {
-                            stream_id: params.stream_id,
-                            handle,
-                            params,
-                        });
-                    }
-                    Err(e) => {
-                        tracing::info!(%key, reason = %e, "publish refused");
-                        self.session.reject(Instant::now(), id, &e.to_string());
-                    }
+                let mut hub = shared.hub();
+                match self.membership.accept_publish(
+                    &mut hub,
+                    &mut self.session,
+                    Instant::now(),
+                    id,
+                    params,
+                    &mut self.wake,
+                ) {
+                    Ok(()) => tracing::info!(%key, "publish"),
+                    Err(e) => tracing::info!(%key, reason = %e, "publish refused"),
                 }
+                drop(hub);
+                self.wake_players();
             }
             ServerEvent::PlayRequest { id, params } => {
+                let key = StreamKey::new(&params.app, &params.stream_key);
                 if let AuthResult::Reject(reason) = handler.on_play(&self.ctx, &params).await {
-                    tracing::info!(key = %params.stream_key, %reason, "play rejected");
+                    tracing::info!(%key, %reason, "play rejected");
                     self.session.reject(Instant::now(), id, &reason);
                     return;
                 }
-                let key = StreamKey::new(&params.app, &params.stream_key);
-                let subscribed = shared.hub().subscribe(&key, self.notify.clone());
-                match subscribed {
-                    Ok(player) => {
-                        tracing::info!(%key, "play");
-                        self.session.accept(Instant::now(), id);
-                        self.playing.push((params.stream_id, player));
-                    }
-                    Err(e) => self.session.reject(Instant::now(), id, &e.to_string()),
-                }
-            }
-            ServerEvent::PublishStopped { stream_id } => {
-                if let Some(at) = self
-                    .publishing
-                    .iter()
-                    .position(|p| p.stream_id == stream_id)
-                {
-                    let publishing = self.publishing.remove(at);
-                    self.stop_publish(publishing).await;
-                }
-            }
-            ServerEvent::PlayStopped { stream_id } => {
                 let mut hub = shared.hub();
-                self.playing.retain(|(s, player)| {
-                    let keep = *s != stream_id;
-                    if !keep {
-                        hub.unsubscribe(*player);
-                    }
-                    keep
-                });
-            }
-            ServerEvent::Metadata { stream_id, payload } => {
-                if let Some(p) = self.publishing.iter().find(|p| p.stream_id == stream_id) {
-                    shared
-                        .hub()
-                        .publish_metadata(p.handle, payload, &mut self.wake);
-                    self.wake_players();
+                match self.membership.accept_play(
+                    &mut hub,
+                    &mut self.session,
+                    Instant::now(),
+                    id,
+                    &params,
+                ) {
+                    Ok(()) => tracing::info!(%key, "play"),
+                    Err(e) => tracing::info!(%key, reason = %e, "play refused"),
                 }
             }
-            ServerEvent::Media { stream_id, message } => {
-                if let Some(p) = self.publishing.iter().find(|p| p.stream_id == stream_id) {
-                    shared
-                        .hub()
-                        .publish_media(p.handle, message, &mut self.wake);
-                    self.wake_players();
-                }
-            }
+            ServerEvent::HandshakeComplete => tracing::trace!("handshake complete"),
+            other => tracing::trace!(?other, "event not for the handler"),
         }
-    }
-
-    async fn stop_publish(&mut self, publishing: Publishing) {
-        self.shared
-            .hub()
-            .stop_publish(publishing.handle, &mut self.wake);
-        self.wake_players();
-        tracing::info!(key = %StreamKey::new(&publishing.params.app, &publishing.params.stream_key), "unpublish");
-        self.shared
-            .handler
-            .on_unpublish(&self.ctx, &publishing.params)
-            .await;
     }
 
     fn wake_players(&mut self) {
@@ -251,30 +218,15 @@ impl<H: RtmpHandler> Connection<H> {
         }
     }
 
-    /// Moves what the hub queued for this connection's players into the session.
-    fn pull_deliveries(&mut self) -> Result<(), String> {
-        for &(stream_id, player) in &self.playing {
-            let status = self.shared.hub().drain(player, &mut self.deliveries);
-            if status == DrainStatus::Evicted {
-                return Err("player fell too far behind: queue bound exceeded".into());
-            }
-            for delivery in self.deliveries.drain(..) {
-                self.session.deliver(stream_id, &delivery);
-            }
-        }
-        Ok(())
-    }
-
     /// Releases everything this connection held in the hub, telling players at once.
     async fn cleanup(&mut self) {
-        for publishing in std::mem::take(&mut self.publishing) {
-            self.stop_publish(publishing).await;
-        }
-        {
-            let mut hub = self.shared.hub();
-            for (_, player) in self.playing.drain(..) {
-                hub.unsubscribe(player);
-            }
+        let ended = self
+            .membership
+            .release(&mut self.shared.hub(), &mut self.wake);
+        self.wake_players();
+        for params in ended {
+            tracing::info!(key = %StreamKey::new(&params.app, &params.stream_key), "unpublish");
+            self.shared.handler.on_unpublish(&self.ctx, &params).await;
         }
         let _ = self.stream.shutdown().await;
         self.shared.handler.on_disconnect(&self.ctx).await;

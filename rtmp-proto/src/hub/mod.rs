@@ -16,6 +16,10 @@
 //! enqueue push the wakers of players whose queue was empty into a caller-supplied
 //! `Vec`, so the caller wakes them after releasing whatever guards the hub.
 
+mod membership;
+
+pub use membership::{Membership, Routed};
+
 use crate::media::{FrameClass, MediaKind, MediaMessage};
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
