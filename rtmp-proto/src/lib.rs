@@ -16,11 +16,11 @@
 //!
 //! Modules:
 //! - [`amf`]: AMF0 values, encode and decode.
-//! - [`handshake`]: the RTMP handshake (server role).
+//! - [`handshake`]: the RTMP handshake, simple and digest forms, both roles.
 //! - [`chunk`]: the chunk stream decoder (reassembly) and encoder (header compression).
 //! - [`message`]: RTMP message types, protocol control, user control and commands.
 //! - [`media`]: audio/video payload classification (keyframes, sequence headers).
-//! - [`session`]: [`ServerSession`], the connection state machine.
+//! - [`session`]: [`ServerSession`] and [`ClientSession`], the connection state machines.
 //! - [`hub`]: stream registry and per-player queues: the fan-out policy, with no locks and no I/O.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -35,4 +35,7 @@ pub mod session;
 
 mod rng;
 
-pub use session::{RequestId, ServerEvent, ServerSession, SessionConfig, SessionError};
+pub use session::{
+    ClientEvent, ClientIntent, ClientParams, ClientSession, RequestId, ServerEvent, ServerSession,
+    SessionConfig, SessionError,
+};

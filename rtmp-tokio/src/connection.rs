@@ -76,7 +76,7 @@ impl<H: RtmpHandler> Connection<H> {
         let mut buf = vec![0u8; self.shared.config.read_buffer.max(1024)];
         loop {
             self.handle_events().await;
-            if self.membership.is_playing() && self.session.pending_output() < PULL_BELOW {
+            if self.membership.is_playing() && self.session.output().len() < PULL_BELOW {
                 let status = self
                     .membership
                     .pull(&mut self.shared.hub(), &mut self.session);
@@ -84,7 +84,7 @@ impl<H: RtmpHandler> Connection<H> {
                     return Err("player fell too far behind: queue bound exceeded".into());
                 }
             }
-            if self.session.is_closing() && self.session.pending_output() == 0 {
+            if self.session.is_closing() && self.session.output().is_empty() {
                 return Err(self.close_reason());
             }
             let deadline = self
@@ -104,9 +104,9 @@ impl<H: RtmpHandler> Connection<H> {
                 },
                 written = async {
                     let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
-                    let count = session.output_slices(&mut slices);
+                    let count = session.output().io_slices(&mut slices);
                     writer.write_vectored(&slices[..count]).await
-                }, if session.pending_output() > 0 => match written {
+                }, if !session.output().is_empty() => match written {
                     Ok(0) => return Err("peer stopped accepting data".into()),
                     Ok(n) => self.session.advance_output(n),
                     Err(e) => return Err(format!("write failed: {e}")),

@@ -1,25 +1,48 @@
-//! The RTMP handshake, server role.
+//! The RTMP handshake, in both roles and both forms.
 //!
-//! The client sends C0 (version byte 3) and C1 (1536 bytes: time, zero, random); the server
-//! answers S0, S1 and S2 (an echo of C1) at once, then waits for C2 (an echo of S1).
+//! The client sends C0 (the version byte, 3) and C1; the server answers S0, S1 and S2;
+//! the client finishes with C2. C1 and S1 are 1536 bytes: a 4-byte time, a 4-byte version
+//! and 1528 bytes of filler. C2 and S2 answer the peer's C1/S1.
 //!
-//! This is the simple form: S1's version bytes are zero, which tells FFmpeg not to
-//! validate a digest. C2 is read but not checked: real clients get it wrong often enough
-//! that checking it only breaks interop.
+//! - **Simple form** (the published RTMP specification): the version bytes are zero and
+//!   C2/S2 echo the peer's block.
+//! - **Digest form** (Flash Player 9 and later, FFmpeg, librtmp): non-zero version bytes
+//!   announce that the block carries a 32-byte HMAC-SHA256 digest of the other 1504 bytes.
+//!   The four bytes at offset 8 (scheme 0, "digest first") or 772 (scheme 1, "key first")
+//!   pick where it sits. C1's digest is keyed with "Genuine Adobe Flash Player 001", S1's
+//!   with "Genuine Adobe Flash Media Server 001". C2 and S2 are then 1504 random bytes and
+//!   a 32-byte HMAC of them, keyed with an HMAC of the peer's digest under the full
+//!   Player (C2) or Server (S2) key: each side proves it saw the other's block.
+//!
+//! [`ServerHandshake`] answers a C1 whose digest validates in either scheme with the
+//! digest form in the same scheme, and anything else with the simple form. It never
+//! checks C2: real clients get it wrong often enough that checking only breaks interop.
+//! [`ClientHandshake`] sends the form it was asked for and records whether a digest
+//! server proved itself, without failing when it did not.
+//!
+//! Versions 6, 8 and 9 in C0/S0 ask for RTMPE (encryption), which is refused.
+
+mod client;
+mod digest;
+mod server;
+#[cfg(test)]
+mod tests;
+
+pub use client::ClientHandshake;
+pub use server::ServerHandshake;
 
 use crate::rng::SplitMix64;
-use bytes::{BufMut, Bytes, BytesMut};
 use std::fmt;
 
 /// Size of C1, S1, C2 and S2.
 pub const HANDSHAKE_BLOCK: usize = 1536;
-/// The RTMP version byte sent in S0 and expected in C0.
+/// The RTMP version byte sent in C0/S0 and expected from the peer.
 pub const RTMP_VERSION: u8 = 3;
 
-/// A handshake the server cannot go on with.
+/// A handshake that cannot go on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HandshakeError {
-    /// C0 asked for an RTMPE (encrypted) or otherwise unsupported version.
+    /// C0 or S0 named an RTMPE (encrypted) or otherwise unsupported version.
     UnsupportedVersion(u8),
 }
 
@@ -29,7 +52,7 @@ impl fmt::Display for HandshakeError {
             HandshakeError::UnsupportedVersion(v) => {
                 write!(
                     f,
-                    "client asked for RTMP version {v}, only 3 (plain RTMP) is supported"
+                    "peer asked for RTMP version {v}, only 3 (plain RTMP) is supported"
                 )
             }
         }
@@ -38,166 +61,78 @@ impl fmt::Display for HandshakeError {
 
 impl std::error::Error for HandshakeError {}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    /// Collecting C0 + C1.
-    AwaitC0C1,
-    /// S0 S1 S2 sent; collecting C2.
-    AwaitC2,
-    /// C2 received.
-    Done,
+/// Which handshake form a session uses; see the [module documentation](self).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HandshakeForm {
+    /// Zero version bytes; C2/S2 echo the peer's block.
+    Simple,
+    /// Flash Player 9's form: HMAC-SHA256 digests in C1/S1 and signatures in C2/S2.
+    Digest,
 }
 
-/// Server side of the handshake: feed it bytes until [`ServerHandshake::is_done`].
+/// Checks a C0/S0 version byte: 6, 8 and 9 are RTMPE variants; anything else below 32
+/// is treated as plain RTMP.
+fn check_version(version: u8) -> Result<(), HandshakeError> {
+    if matches!(version, 6 | 8 | 9) || version >= 32 {
+        Err(HandshakeError::UnsupportedVersion(version))
+    } else {
+        Ok(())
+    }
+}
+
+/// A fresh C1/S1: `time`, `version`, then filler from `rng`.
+fn new_block(rng: &mut SplitMix64, time: u32, version: u32) -> [u8; HANDSHAKE_BLOCK] {
+    let mut block = [0; HANDSHAKE_BLOCK];
+    block[..4].copy_from_slice(&time.to_be_bytes());
+    block[4..8].copy_from_slice(&version.to_be_bytes());
+    rng.fill(&mut block[8..]);
+    block
+}
+
+/// Whether a C1/S1 has non-zero version bytes, which announces the digest form.
+fn has_version(block: &[u8; HANDSHAKE_BLOCK]) -> bool {
+    block[4..8] != [0; 4]
+}
+
+/// A digest-form C2/S2 from `party`: random bytes signed for the peer's digest.
+fn signed_block(
+    rng: &mut SplitMix64,
+    party: digest::Party,
+    peer_digest: &digest::Digest,
+) -> [u8; HANDSHAKE_BLOCK] {
+    let mut block = [0; HANDSHAKE_BLOCK];
+    rng.fill(&mut block);
+    digest::sign(&mut block, party, peer_digest);
+    block
+}
+
+/// Gathers one 1536-byte block across reads.
 #[derive(Debug)]
-pub struct ServerHandshake {
-    stage: Stage,
-    received: BytesMut,
-    rng: SplitMix64,
-    epoch_ms: u32,
+struct BlockReader {
+    block: [u8; HANDSHAKE_BLOCK],
+    len: usize,
 }
 
-impl ServerHandshake {
-    /// A handshake whose S1 carries `epoch_ms` as its time and filler from `rng_seed`.
-    pub fn new(rng_seed: u64, epoch_ms: u32) -> Self {
-        ServerHandshake {
-            stage: Stage::AwaitC0C1,
-            received: BytesMut::new(),
-            rng: SplitMix64::new(rng_seed),
-            epoch_ms,
+impl BlockReader {
+    fn new() -> Self {
+        BlockReader {
+            block: [0; HANDSHAKE_BLOCK],
+            len: 0,
         }
     }
 
-    /// Whether C2 has been received: bytes after it are chunk stream data.
-    pub fn is_done(&self) -> bool {
-        self.stage == Stage::Done
-    }
-
-    /// Consumes handshake bytes from `input`, leaving anything after C2 in it. Appends
-    /// S0 + S1 + S2 to `out` once C0 + C1 are complete.
-    pub fn handle_input(
-        &mut self,
-        input: &mut &[u8],
-        out: &mut impl Extend<Bytes>,
-    ) -> Result<(), HandshakeError> {
-        loop {
-            let wanted = match self.stage {
-                Stage::AwaitC0C1 => 1 + HANDSHAKE_BLOCK,
-                Stage::AwaitC2 => HANDSHAKE_BLOCK,
-                Stage::Done => return Ok(()),
-            };
-            let take = (wanted - self.received.len()).min(input.len());
-            self.received.extend_from_slice(&input[..take]);
-            *input = &input[take..];
-            if self.received.len() < wanted {
-                return Ok(());
-            }
-            match self.stage {
-                Stage::AwaitC0C1 => {
-                    let version = self.received[0];
-                    // 6, 8 and 9 are RTMPE variants; anything else is answered as plain RTMP.
-                    if matches!(version, 6 | 8 | 9) || version >= 32 {
-                        return Err(HandshakeError::UnsupportedVersion(version));
-                    }
-                    let c0c1 = std::mem::take(&mut self.received);
-                    out.extend(std::iter::once(self.response(&c0c1[1..])));
-                    self.stage = Stage::AwaitC2;
-                }
-                Stage::AwaitC2 => {
-                    self.received = BytesMut::new();
-                    self.stage = Stage::Done;
-                }
-                Stage::Done => {}
-            }
+    /// Takes bytes from `input` up to the end of the block; once it is complete, returns
+    /// it and starts over.
+    fn read(&mut self, input: &mut &[u8]) -> Option<[u8; HANDSHAKE_BLOCK]> {
+        let take = (HANDSHAKE_BLOCK - self.len).min(input.len());
+        let (head, rest) = input.split_at(take);
+        self.block[self.len..self.len + take].copy_from_slice(head);
+        *input = rest;
+        self.len += take;
+        if self.len < HANDSHAKE_BLOCK {
+            return None;
         }
-    }
-
-    /// S0 + S1 + S2 for the given C1.
-    fn response(&mut self, c1: &[u8]) -> Bytes {
-        let mut out = BytesMut::with_capacity(1 + 2 * HANDSHAKE_BLOCK);
-        out.put_u8(RTMP_VERSION);
-        out.put_u32(self.epoch_ms);
-        out.put_u32(0);
-        let filler_at = out.len();
-        out.resize(1 + HANDSHAKE_BLOCK, 0);
-        self.rng.fill(&mut out[filler_at..]);
-        out.put_slice(c1);
-        out.freeze()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn c0c1() -> Vec<u8> {
-        let mut bytes = vec![3u8, 0, 0, 0, 7, 9, 0, 124, 2];
-        bytes.extend((0..HANDSHAKE_BLOCK - 8).map(|i| i as u8));
-        bytes
-    }
-
-    #[test]
-    fn answers_s0_s1_s2_and_echoes_c1() {
-        let mut hs = ServerHandshake::new(1, 1000);
-        let mut out = Vec::new();
-        let c0c1 = c0c1();
-        let mut input = &c0c1[..];
-        hs.handle_input(&mut input, &mut out).unwrap();
-        assert!(input.is_empty());
-        assert_eq!(out.len(), 1);
-        let reply = &out[0];
-        assert_eq!(reply.len(), 1 + 2 * HANDSHAKE_BLOCK);
-        assert_eq!(reply[0], 3);
-        assert_eq!(&reply[1..5], &1000u32.to_be_bytes());
-        assert_eq!(
-            &reply[5..9],
-            &[0, 0, 0, 0],
-            "S1 version bytes zero: simple handshake"
-        );
-        assert_eq!(&reply[1 + HANDSHAKE_BLOCK..], &c0c1[1..], "S2 echoes C1");
-        assert!(!hs.is_done());
-    }
-
-    #[test]
-    fn completes_on_c2_and_leaves_the_bytes_after_it() {
-        let mut hs = ServerHandshake::new(1, 0);
-        let mut stream = c0c1();
-        stream.extend(std::iter::repeat(0xAB).take(HANDSHAKE_BLOCK));
-        stream.extend([0x02, 0x00]);
-        // Byte by byte: the split must not matter.
-        let mut out = Vec::new();
-        let mut rest = Vec::new();
-        for byte in &stream {
-            let mut input = std::slice::from_ref(byte);
-            hs.handle_input(&mut input, &mut out).unwrap();
-            rest.extend_from_slice(input);
-        }
-        assert!(hs.is_done());
-        assert_eq!(out.len(), 1);
-        assert_eq!(rest, [0x02, 0x00]);
-    }
-
-    #[test]
-    fn the_same_seed_gives_the_same_s1() {
-        let run = |seed| {
-            let mut out = Vec::new();
-            let c0c1 = c0c1();
-            ServerHandshake::new(seed, 5)
-                .handle_input(&mut &c0c1[..], &mut out)
-                .unwrap();
-            out.remove(0)
-        };
-        assert_eq!(run(42), run(42));
-        assert_ne!(run(42), run(43));
-    }
-
-    #[test]
-    fn rtmpe_is_refused() {
-        let mut c0c1 = c0c1();
-        c0c1[0] = 6;
-        let mut out = Vec::new();
-        let err = ServerHandshake::new(1, 0).handle_input(&mut &c0c1[..], &mut out);
-        assert_eq!(err, Err(HandshakeError::UnsupportedVersion(6)));
-        assert!(out.is_empty());
+        self.len = 0;
+        Some(self.block)
     }
 }

@@ -50,6 +50,8 @@ pub(crate) struct Link {
     ping_timeout: Duration,
     idle_timeout: Duration,
     max_pending_output: usize,
+    /// Send commands in their AMF3 form (type 17), as a peer using objectEncoding 3 does.
+    amf3_commands: bool,
 }
 
 impl Link {
@@ -69,6 +71,7 @@ impl Link {
             ping_timeout: config.ping_timeout,
             idle_timeout: config.idle_timeout,
             max_pending_output: config.max_pending_output,
+            amf3_commands: false,
         }
     }
 
@@ -213,14 +216,22 @@ impl Link {
         self.send_control(ControlMessage::UserControl(event));
     }
 
+    /// Sends commands as type 17 (a 0x00 format byte, then AMF0 values) from now on.
+    pub(crate) fn use_amf3_commands(&mut self) {
+        self.amf3_commands = true;
+    }
+
     pub(crate) fn send_command(&mut self, stream_id: u32, command: &Command) {
-        self.send_message(
-            csid::COMMAND,
-            0,
-            type_id::COMMAND_AMF0,
-            stream_id,
-            &command.encode(),
-        );
+        let payload = command.encode();
+        if self.amf3_commands {
+            let mut framed = BytesMut::with_capacity(1 + payload.len());
+            framed.extend_from_slice(&[0]);
+            framed.extend_from_slice(&payload);
+            let framed = framed.freeze();
+            self.send_message(csid::COMMAND, 0, type_id::COMMAND_AMF3, stream_id, &framed);
+        } else {
+            self.send_message(csid::COMMAND, 0, type_id::COMMAND_AMF0, stream_id, &payload);
+        }
     }
 
     pub(crate) fn send_status(

@@ -2,10 +2,12 @@
 //! chunk streams, message streams, pending requests, timers — and nothing else: the app
 //! decides who may connect, publish and play, and the hub decides what players receive.
 
+mod client;
 mod link;
 mod output;
 mod server;
 
+pub use client::{ClientEvent, ClientIntent, ClientParams, ClientSession};
 pub use output::OutputQueue;
 pub use server::ServerSession;
 
@@ -149,6 +151,10 @@ pub enum SessionError {
     IdleTimeout,
     /// A ping went unanswered for [`SessionConfig::ping_timeout`].
     PingTimeout,
+    /// A call went unanswered for [`SessionConfig::command_timeout`].
+    CommandTimeout,
+    /// The peer refused a call (its `_error` description).
+    Rejected(String),
     /// The app rejected the connection.
     ConnectRejected(String),
     /// More than [`SessionConfig::max_pending_output`] bytes waited unwritten.
@@ -174,6 +180,8 @@ impl fmt::Display for SessionError {
             SessionError::ConnectTimeout => f.write_str("no connect within the connection timeout"),
             SessionError::IdleTimeout => f.write_str("no input within the idle timeout"),
             SessionError::PingTimeout => f.write_str("peer did not answer a ping"),
+            SessionError::CommandTimeout => f.write_str("peer did not answer a call in time"),
+            SessionError::Rejected(reason) => write!(f, "peer refused a call: {reason}"),
             SessionError::ConnectRejected(reason) => write!(f, "connect rejected: {reason}"),
             SessionError::OutputOverflow { pending } => {
                 write!(f, "peer is not reading: {pending} bytes waiting")

@@ -1,7 +1,7 @@
 //! [`ServerSession`]: the server side of one RTMP connection.
 
 use super::link::{csid, Incoming, Link};
-use super::{RequestId, ServerEvent, SessionConfig, SessionError};
+use super::{OutputQueue, RequestId, ServerEvent, SessionConfig, SessionError};
 use crate::amf::{Amf0Value, AmfObject};
 use crate::chunk::RawMessage;
 use crate::handshake::ServerHandshake;
@@ -13,7 +13,6 @@ use crate::message::{
 use bytes::{Bytes, BytesMut};
 use smallvec::SmallVec;
 use std::collections::VecDeque;
-use std::io::IoSlice;
 use std::time::Instant;
 
 #[derive(Debug)]
@@ -178,7 +177,12 @@ impl ServerSession {
         Ok(())
     }
 
+    /// Ends the session. Pending output is dropped — the peer is broken or gone —
+    /// except a connect rejection, which the peer should get to read.
     fn fail(&mut self, error: SessionError) -> SessionError {
+        if !matches!(error, SessionError::ConnectRejected(_)) {
+            self.link.output.take_all();
+        }
         self.closing = true;
         self.error = Some(error.clone());
         error
@@ -199,15 +203,10 @@ impl ServerSession {
         self.closing
     }
 
-    /// Bytes waiting to be written.
-    pub fn pending_output(&self) -> usize {
-        self.link.output.len()
-    }
-
-    /// Fills `dst` with the waiting output segments; returns how many were filled.
-    /// Write them with one vectored write, then call [`ServerSession::advance_output`].
-    pub fn output_slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
-        self.link.output.io_slices(dst)
+    /// Output waiting to be written: write its segments with one vectored write
+    /// ([`OutputQueue::io_slices`]), then call [`ServerSession::advance_output`].
+    pub fn output(&self) -> &OutputQueue {
+        &self.link.output
     }
 
     /// Marks the first `n` output bytes as written.
@@ -215,7 +214,7 @@ impl ServerSession {
         self.link.output.advance(n);
     }
 
-    /// Takes all waiting output (for tests and for adapters that copy anyway).
+    /// Takes all waiting output (for tests, and adapters that copy anyway).
     pub fn take_output(&mut self) -> Vec<Bytes> {
         self.link.output.take_all()
     }
@@ -493,7 +492,12 @@ impl ServerSession {
                 self.handle_data(header.stream_id, payload.slice(payload.len().min(1)..))
             }
             type_id::COMMAND_AMF0 | type_id::COMMAND_AMF3 => {
-                let skip = usize::from(header.type_id == type_id::COMMAND_AMF3).min(payload.len());
+                let amf3 = header.type_id == type_id::COMMAND_AMF3;
+                if amf3 {
+                    // Answer in the form the client speaks.
+                    self.link.use_amf3_commands();
+                }
+                let skip = usize::from(amf3).min(payload.len());
                 let command = Command::decode(&payload[skip..], &self.config.amf_limits)?;
                 self.handle_command(now, header.stream_id, command)?;
             }
