@@ -191,8 +191,11 @@ impl ConnectParams {
                 .and_then(|url| url.split_once('?'))
                 .map(|(_, q)| q.to_owned());
         }
+        // `_definst_` is FMS's name for the default instance: `live/_definst_` is `live`.
+        let app = app.trim_matches('/');
+        let app = app.strip_suffix("/_definst_").unwrap_or(app);
         ConnectParams {
-            app: app.trim_matches('/').to_owned(),
+            app: app.to_owned(),
             query,
             flash_ver: text("flashVer"),
             swf_url: text("swfUrl"),

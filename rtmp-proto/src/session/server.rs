@@ -701,4 +701,6 @@ fn leading_string(payload: &[u8]) -> Option<&[u8]> {
 }
 
 #[cfg(test)]
+mod quirks;
+#[cfg(test)]
 mod tests;

@@ -9,13 +9,13 @@ use crate::message::ControlMessage;
 use std::time::Duration;
 
 /// Builds what a client sends.
-struct Script {
+pub(super) struct Script {
     encoder: ChunkEncoder,
     bytes: Vec<u8>,
 }
 
 impl Script {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let mut bytes = vec![3u8];
         bytes.extend((0..HANDSHAKE_BLOCK).map(|i| (i * 7) as u8)); // C1
         bytes.extend(std::iter::repeat(0u8).take(HANDSHAKE_BLOCK)); // C2
@@ -25,7 +25,7 @@ impl Script {
         }
     }
 
-    fn message(
+    pub(super) fn message(
         &mut self,
         csid: u32,
         ts: u32,
@@ -48,7 +48,7 @@ impl Script {
         self
     }
 
-    fn command(
+    pub(super) fn command(
         &mut self,
         stream_id: u32,
         name: &str,
@@ -66,7 +66,7 @@ impl Script {
         self.message(3, 0, type_id::COMMAND_AMF0, stream_id, payload)
     }
 
-    fn connect(&mut self, app: &str) -> &mut Self {
+    pub(super) fn connect(&mut self, app: &str) -> &mut Self {
         let object = AmfObject::new()
             .with("app", app)
             .with("type", "nonprivate")
@@ -75,7 +75,7 @@ impl Script {
         self.command(0, "connect", 1.0, object.into(), vec![])
     }
 
-    fn publish(&mut self, key: &str) -> &mut Self {
+    pub(super) fn publish(&mut self, key: &str) -> &mut Self {
         self.command(0, "releaseStream", 2.0, Amf0Value::Null, vec![key.into()])
             .command(0, "FCPublish", 3.0, Amf0Value::Null, vec![key.into()])
             .command(0, "createStream", 4.0, Amf0Value::Null, vec![])
@@ -88,7 +88,7 @@ impl Script {
             )
     }
 
-    fn play(&mut self, key: &str) -> &mut Self {
+    pub(super) fn play(&mut self, key: &str) -> &mut Self {
         self.command(0, "createStream", 2.0, Amf0Value::Null, vec![])
             .command(
                 1,
@@ -99,7 +99,7 @@ impl Script {
             )
     }
 
-    fn set_chunk_size(&mut self, size: u32) -> &mut Self {
+    pub(super) fn set_chunk_size(&mut self, size: u32) -> &mut Self {
         self.message(
             2,
             0,
@@ -111,7 +111,7 @@ impl Script {
         self
     }
 
-    fn metadata(&mut self) -> &mut Self {
+    pub(super) fn metadata(&mut self) -> &mut Self {
         let mut payload = BytesMut::new();
         amf::encode_all(
             &[
@@ -124,7 +124,7 @@ impl Script {
         self.message(4, 0, type_id::DATA_AMF0, 1, payload.freeze())
     }
 
-    fn video(&mut self, ts: u32, first: u8, len: usize) -> &mut Self {
+    pub(super) fn video(&mut self, ts: u32, first: u8, len: usize) -> &mut Self {
         let payload: Vec<u8> = [first, 1]
             .into_iter()
             .chain((0..len).map(|i| i as u8))
@@ -132,7 +132,7 @@ impl Script {
         self.message(6, ts, type_id::VIDEO, 1, Bytes::from(payload))
     }
 
-    fn audio(&mut self, ts: u32) -> &mut Self {
+    pub(super) fn audio(&mut self, ts: u32) -> &mut Self {
         self.message(
             4,
             ts,
@@ -142,26 +142,38 @@ impl Script {
         )
     }
 
-    fn take(&mut self) -> Vec<u8> {
+    /// Chunks what follows at `size` without announcing it (the test sends its own).
+    pub(super) fn set_chunk_size_local(&mut self, size: u32) -> &mut Self {
+        self.encoder.set_chunk_size(size);
+        self
+    }
+
+    /// Appends bytes as they are (hand-made chunks).
+    pub(super) fn raw(&mut self, bytes: &[u8]) -> &mut Self {
+        self.bytes.extend_from_slice(bytes);
+        self
+    }
+
+    pub(super) fn take(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.bytes)
     }
 }
 
 /// Reads the server's output as messages.
-struct Reader {
+pub(super) struct Reader {
     handshake_left: usize,
     decoder: ChunkDecoder,
 }
 
 impl Reader {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Reader {
             handshake_left: 1 + 2 * HANDSHAKE_BLOCK,
             decoder: ChunkDecoder::new(ChunkLimits::default()),
         }
     }
 
-    fn read(&mut self, session: &mut ServerSession) -> Vec<RawMessage> {
+    pub(super) fn read(&mut self, session: &mut ServerSession) -> Vec<RawMessage> {
         let bytes: Vec<u8> = session
             .take_output()
             .iter()
@@ -182,7 +194,7 @@ impl Reader {
         messages
     }
 
-    fn commands(&mut self, session: &mut ServerSession) -> Vec<Command> {
+    pub(super) fn commands(&mut self, session: &mut ServerSession) -> Vec<Command> {
         self.read(session)
             .into_iter()
             .filter(|m| m.header.type_id == type_id::COMMAND_AMF0)
@@ -191,20 +203,24 @@ impl Reader {
     }
 }
 
-fn status_code(command: &Command) -> Option<&str> {
+pub(super) fn status_code(command: &Command) -> Option<&str> {
     command.argument(0)?.as_object()?.get("code")?.as_str()
 }
 
-fn session_at(now: Instant) -> ServerSession {
+pub(super) fn session_at(now: Instant) -> ServerSession {
     ServerSession::new(SessionConfig::default(), now, 1)
 }
 
-fn events(session: &mut ServerSession) -> Vec<ServerEvent> {
+pub(super) fn events(session: &mut ServerSession) -> Vec<ServerEvent> {
     std::iter::from_fn(|| session.poll_event()).collect()
 }
 
 /// Feeds `input` and accepts every request, returning all events.
-fn feed_accepting(session: &mut ServerSession, now: Instant, input: &[u8]) -> Vec<ServerEvent> {
+pub(super) fn feed_accepting(
+    session: &mut ServerSession,
+    now: Instant,
+    input: &[u8],
+) -> Vec<ServerEvent> {
     session.handle_input(now, input).unwrap();
     let mut all = Vec::new();
     while let Some(event) = session.poll_event() {
@@ -725,6 +741,25 @@ fn a_real_ffmpeg_publish_yields_its_requests_metadata_and_every_frame() {
         ),
         "{:?}",
         events.last()
+    );
+}
+
+#[test]
+fn a_real_ffmpeg_c1_is_answered_in_the_digest_form() {
+    // FFmpeg validates S1's digest and S2's signature when S1's version byte is >= 3;
+    // the interop tests show it accepts ours, this shows ours is the digest form.
+    let mut handshake = crate::handshake::ServerHandshake::new(5, 0);
+    let mut out: Vec<Bytes> = Vec::new();
+    let mut c0c1 = &FFMPEG_PUBLISH[..1 + HANDSHAKE_BLOCK];
+    handshake.handle_input(&mut c0c1, &mut out).unwrap();
+    assert_eq!(
+        handshake.form(),
+        Some(crate::handshake::HandshakeForm::Digest)
+    );
+    let s1_version = &out.concat()[5..9];
+    assert!(
+        s1_version[0] >= 3,
+        "S1 version {s1_version:?} makes FFmpeg check the digest"
     );
 }
 
