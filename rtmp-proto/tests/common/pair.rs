@@ -24,6 +24,8 @@ pub struct Conn {
     pub closed: Option<String>,
     /// While set, no bytes move either way (a stalled network); timers still run.
     pub frozen: bool,
+    /// A hostile peer: its bytes come only from [`World::inject`], and it never reads.
+    pub raw: bool,
 }
 
 impl Conn {
@@ -87,8 +89,23 @@ impl World {
             unpublished: Vec::new(),
             closed: None,
             frozen: false,
+            raw: false,
         });
         index
+    }
+
+    /// Opens a connection whose client side is scripted bytes (see [`World::inject`]).
+    pub fn hostile(&mut self) -> usize {
+        let index = self.play("unused");
+        self.conns[index].raw = true;
+        index
+    }
+
+    /// Feeds `bytes` to connection `i`'s server session as if its peer sent them.
+    pub fn inject(&mut self, i: usize, bytes: &[u8]) {
+        let now = self.now;
+        let _ = self.conns[i].server.handle_input(now, bytes);
+        self.run();
     }
 
     pub fn publish(&mut self, key: &str) -> usize {
@@ -137,7 +154,7 @@ impl World {
             return false;
         }
         let mut moved = false;
-        let up: Vec<u8> = if conn.frozen {
+        let up: Vec<u8> = if conn.frozen || conn.raw {
             Vec::new()
         } else {
             conn.client.take_output().concat()
@@ -195,7 +212,7 @@ impl World {
             return true;
         }
         let conn = &mut self.conns[i];
-        let down: Vec<u8> = if conn.frozen {
+        let down: Vec<u8> = if conn.frozen || conn.raw {
             Vec::new()
         } else {
             conn.server.take_output().concat()
@@ -208,7 +225,7 @@ impl World {
             moved = true;
             conn.events.push(event);
         }
-        if conn.server.is_closing() && conn.server.output().is_empty() {
+        if conn.server.is_closing() && (conn.server.output().is_empty() || conn.raw) {
             let reason = conn
                 .server
                 .error()

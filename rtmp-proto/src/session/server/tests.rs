@@ -604,6 +604,36 @@ fn garbage_after_the_handshake_closes_the_session_with_a_reason() {
 }
 
 #[test]
+fn input_held_while_a_request_awaits_its_answer_is_bounded() {
+    let now = Instant::now();
+    let config = SessionConfig {
+        max_held_input: 10_000,
+        ..SessionConfig::default()
+    };
+    let mut session = ServerSession::new(config, now, 1);
+    let mut script = Script::new();
+    session
+        .handle_input(now, &script.connect("live").take())
+        .unwrap();
+    assert!(matches!(
+        events(&mut session).pop(),
+        Some(ServerEvent::ConnectRequest { .. })
+    ));
+    // The app has not answered; the peer keeps talking.
+    for i in 0..3 {
+        script.audio(i);
+    }
+    let early = script.take();
+    session.handle_input(now, &early).unwrap();
+    let flood = vec![0u8; 10_000];
+    let held = early.len() + flood.len();
+    assert_eq!(
+        session.handle_input(now, &flood),
+        Err(SessionError::InputOverflow { held })
+    );
+}
+
+#[test]
 fn acknowledgements_follow_the_peer_window() {
     let now = Instant::now();
     let mut session = session_at(now);
