@@ -116,7 +116,7 @@ impl ServerSession {
             return Err(e.clone());
         }
         self.link.note_input(now, data.len());
-        let result = if self.held.is_empty() {
+        let result = if self.held.is_empty() && self.pending.is_empty() {
             self.consume(now, &mut data)
         } else {
             self.hold(data)
