@@ -3,9 +3,11 @@
 
 mod common;
 
+use common::blocking_client::BlockingClient;
 use common::ffmpeg::*;
 use common::server::TestServer;
-use rtmp_rs::protocol::message::PublishParams;
+use rtmp_rs::proto::{ClientEvent, ClientIntent, ClientParams, ClientSession, SessionConfig};
+use rtmp_rs::protocol::message::{ConnectParams, PublishParams};
 use rtmp_rs::session::SessionContext;
 use rtmp_rs::{AuthResult, RtmpHandler, ServerConfig};
 use std::io::{Read, Write};
@@ -200,4 +202,90 @@ fn hostile_connections_close_alone_while_a_stream_runs() {
         source.packets.len(),
         "the stream was not disturbed"
     );
+}
+
+/// Records the connect parameters the server saw.
+struct RecordConnect(std::sync::Mutex<Vec<ConnectParams>>);
+impl RtmpHandler for RecordConnect {
+    async fn on_connect(&self, _ctx: &SessionContext, params: &ConnectParams) -> AuthResult {
+        self.0.lock().unwrap().push(params.clone());
+        AuthResult::Accept
+    }
+}
+
+/// A client using objectEncoding 3 (commands as message type 17) connects and publishes
+/// the fixture through our server; FFmpeg 9 plays it back packet for packet.
+#[test]
+fn amf3_client_publishes_and_ffmpeg_plays_it_back() {
+    let Some(ff) = require_ffmpeg() else { return };
+    let input = h264_aac_flv();
+    let source = parse_framecrc_full(&source_framecrc(&ff, &input));
+    let connects = std::sync::Arc::new(RecordConnect(std::sync::Mutex::new(Vec::new())));
+    let server = TestServer::start(ServerConfig::default(), SharedHandler(connects.clone()));
+    let url = server.url("live", "amf3");
+    let out = temp_out("amf3.framecrc");
+    let mut player = spawn_play(&ff, &url, &out);
+    server.wait_for("the player", Duration::from_secs(10), |_| {
+        server.players("amf3") == 1
+    });
+
+    let mut params = ClientParams::new(
+        format!("rtmp://127.0.0.1:{}/live", server.addr.port()),
+        "live",
+    );
+    params.object_encoding = 3.0;
+    let intent = ClientIntent::Publish {
+        stream: "amf3".into(),
+        publish_type: "live".into(),
+    };
+    let session = ClientSession::new(SessionConfig::default(), params, intent, Instant::now(), 7);
+    let mut client = BlockingClient::connect(server.addr, session);
+    client.turn_until(Duration::from_secs(10), |events| {
+        events.contains(&ClientEvent::PublishStarted)
+    });
+    assert_eq!(
+        client.session.server_verified(),
+        Some(true),
+        "digest handshake with our server"
+    );
+    let connected = client.events.iter().find_map(|e| match e {
+        ClientEvent::Connected { info, .. } => {
+            info.get("objectEncoding").and_then(|v| v.as_number())
+        }
+        _ => None,
+    });
+    assert_eq!(
+        connected,
+        Some(3.0),
+        "the server answers with the client's objectEncoding"
+    );
+    client.publish_flv(&input);
+    drop(client);
+
+    player.expect_success(Duration::from_secs(20));
+    let played = parse_framecrc_full(&std::fs::read_to_string(&out).unwrap());
+    assert_eq!(played.extradata, source.extradata);
+    assert_same_packets(&source.packets, &played.packets, true);
+    assert_eq!(played.packets.len(), source.packets.len());
+    let seen = server.handle.streams();
+    assert!(seen.is_empty(), "the stream ended: {seen:?}");
+    let encodings: Vec<f64> = connects
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|p| p.object_encoding)
+        .collect();
+    assert!(
+        encodings.contains(&3.0),
+        "the server read the AMF3-form connect: {encodings:?}"
+    );
+}
+
+/// Shares one handler between the server and the test.
+struct SharedHandler(std::sync::Arc<RecordConnect>);
+impl RtmpHandler for SharedHandler {
+    async fn on_connect(&self, ctx: &SessionContext, params: &ConnectParams) -> AuthResult {
+        self.0.on_connect(ctx, params).await
+    }
 }

@@ -18,6 +18,7 @@
 //! - [`amf`]: AMF0 values, encode and decode.
 //! - [`handshake`]: the RTMP handshake, simple and digest forms, both roles.
 //! - [`chunk`]: the chunk stream decoder (reassembly) and encoder (header compression).
+//! - [`flv`]: FLV files as tags, read and written without I/O.
 //! - [`message`]: RTMP message types, protocol control, user control and commands.
 //! - [`media`]: audio/video payload classification (keyframes, sequence headers).
 //! - [`session`]: [`ServerSession`] and [`ClientSession`], the connection state machines.
@@ -27,6 +28,7 @@
 
 pub mod amf;
 pub mod chunk;
+pub mod flv;
 pub mod handshake;
 pub mod hub;
 pub mod media;

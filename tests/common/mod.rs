@@ -1,3 +1,4 @@
 #![allow(dead_code)]
+pub mod blocking_client;
 pub mod ffmpeg;
 pub mod server;
