@@ -282,6 +282,53 @@ pub fn hevc_opus_flv() -> PathBuf {
     )
 }
 
+/// A 4 s fixture from a `testsrc2` 320x240 @ 30 fps picture (GOP 1 s) and a 440 Hz
+/// sine at 48 kHz, encoded with `codecs` (space-separated FFmpeg arguments, `-f flv`
+/// included). Inputs: 0 = picture, 1 = sine, 2 = a second picture (`testsrc`).
+fn av_fixture(name: &str, codecs: &str) -> PathBuf {
+    let inputs = "-f lavfi -i testsrc2=size=320x240:rate=30:duration=4 \
+                  -f lavfi -i sine=frequency=440:sample_rate=48000:duration=4 \
+                  -f lavfi -i testsrc=size=320x240:rate=30:duration=4";
+    let args: Vec<&str> = inputs
+        .split_whitespace()
+        .chain(codecs.split_whitespace())
+        .collect();
+    fixture(name, &args)
+}
+
+/// AV1 (SVT-AV1) + FLAC, Enhanced FLV.
+pub fn av1_flac_flv() -> PathBuf {
+    av_fixture(
+        "av1_flac.flv",
+        "-map 0:v -map 1:a -c:v libsvtav1 -preset 12 -g 30 -pix_fmt yuv420p -c:a flac -f flv",
+    )
+}
+
+/// VP9 + AC-3, Enhanced FLV.
+pub fn vp9_ac3_flv() -> PathBuf {
+    av_fixture(
+        "vp9_ac3.flv",
+        "-map 0:v -map 1:a -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -g 30 -c:a ac3 -f flv",
+    )
+}
+
+/// H.264 + E-AC-3 (Enhanced audio beside legacy video).
+pub fn h264_eac3_flv() -> PathBuf {
+    av_fixture(
+        "h264_eac3.flv",
+        "-map 0:v -map 1:a -c:v libx264 -preset veryfast -g 30 -pix_fmt yuv420p -c:a eac3 -f flv",
+    )
+}
+
+/// Two H.264 video tracks + AAC: the second track travels as E-RTMP Multitrack.
+pub fn two_h264_tracks_aac_flv() -> PathBuf {
+    av_fixture(
+        "multitrack.flv",
+        "-map 0:v -map 2:v -map 1:a -c:v libx264 -preset veryfast -g 30 -pix_fmt yuv420p \
+         -c:a aac -f flv",
+    )
+}
+
 fn is_nonempty_file(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0)
 }
@@ -608,21 +655,24 @@ pub fn spawn_publish(ff: &Path, input: &Path, url: &str) -> Child {
 /// `ffmpeg -rw_timeout 10s -i url -c copy -f framecrc out`. The output is
 /// flushed per packet, so it can be read even after the player is killed.
 pub fn spawn_play(ff: &Path, url: &str, out: &Path) -> Child {
+    play_with(ff, url, out, &[])
+}
+
+/// Like [`spawn_play`] but keeping every stream (`-map 0`).
+pub fn spawn_play_all(ff: &Path, url: &str, out: &Path) -> Child {
+    play_with(ff, url, out, &["-map", "0"])
+}
+
+fn play_with(ff: &Path, url: &str, out: &Path, select: &[&str]) -> Child {
     let rw_timeout = PLAY_RW_TIMEOUT_US.to_string();
-    spawn_ffmpeg(
-        ff,
-        [
-            OsStr::new("-rw_timeout"),
-            OsStr::new(&rw_timeout),
-            OsStr::new("-i"),
-            OsStr::new(url),
-            OsStr::new("-c"),
-            OsStr::new("copy"),
-            OsStr::new("-f"),
-            OsStr::new("framecrc"),
-            out.as_os_str(),
-        ],
-    )
+    let mut args: Vec<OsString> = ["-rw_timeout", &rw_timeout, "-i", url]
+        .iter()
+        .map(OsString::from)
+        .collect();
+    args.extend(select.iter().map(OsString::from));
+    args.extend(["-c", "copy", "-f", "framecrc"].iter().map(OsString::from));
+    args.push(out.as_os_str().to_os_string());
+    spawn_ffmpeg(ff, args)
 }
 
 // ---------------------------------------------------------------------------
@@ -846,11 +896,20 @@ fn parse_hex(text: &str) -> Option<u64> {
 
 /// Runs `ffmpeg -i input -c copy -f framecrc -` and returns its output.
 pub fn source_framecrc(ff: &Path, input: &Path) -> String {
+    framecrc_of(ff, input, &[])
+}
+
+/// Like [`source_framecrc`] but with every stream (`-map 0`): extra video tracks too.
+pub fn source_framecrc_all(ff: &Path, input: &Path) -> String {
+    framecrc_of(ff, input, &["-map", "0"])
+}
+
+fn framecrc_of(ff: &Path, input: &Path, select: &[&str]) -> String {
     let mut args: Vec<OsString> = COMMON_ARGS.iter().map(OsString::from).collect();
+    args.extend([OsStr::new("-i"), input.as_os_str()].map(OsStr::to_os_string));
+    args.extend(select.iter().map(OsString::from));
     args.extend(
         [
-            OsStr::new("-i"),
-            input.as_os_str(),
             OsStr::new("-c"),
             OsStr::new("copy"),
             OsStr::new("-f"),

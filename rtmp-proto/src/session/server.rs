@@ -455,13 +455,6 @@ impl ServerSession {
             stream_id,
             &["|RtmpSampleAccess".into(), true.into(), true.into()],
         );
-        link.send_data(
-            stream_id,
-            &[
-                "onStatus".into(),
-                AmfObject::new().with("code", "NetStream.Data.Start").into(),
-            ],
-        );
     }
 
     fn handle_message(&mut self, now: Instant, message: RawMessage) -> Result<(), SessionError> {
