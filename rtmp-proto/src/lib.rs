@@ -15,7 +15,7 @@
 //! system and this crate.
 //!
 //! Modules:
-//! - [`amf`]: AMF0 values, encode and decode.
+//! - [`amf`]: AMF0 and AMF3 values, encode and decode.
 //! - [`handshake`]: the RTMP handshake, simple and digest forms, both roles.
 //! - [`chunk`]: the chunk stream decoder (reassembly) and encoder (header compression).
 //! - [`flv`]: FLV files as tags, read and written without I/O.

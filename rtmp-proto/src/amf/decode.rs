@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::marker;
+use super::{amf3, marker};
 use super::{Amf0Value, AmfObject};
 
 /// Limits on what a peer may make the decoder build.
@@ -10,7 +10,8 @@ use super::{Amf0Value, AmfObject};
 pub struct AmfLimits {
     /// Deepest allowed nesting of objects and arrays; a top-level object is at depth 1.
     pub max_depth: usize,
-    /// Most values (nested ones included) one `decode_all` or `decode_value` call may decode.
+    /// Most values (nested ones included) one `decode_all` or `decode_value` call may decode;
+    /// AMF3 references count the values they copy (see [`amf3`](super::amf3)).
     pub max_elements: usize,
 }
 
@@ -24,7 +25,7 @@ impl Default for AmfLimits {
     }
 }
 
-/// Why AMF0 data could not be decoded.
+/// Why AMF0 or AMF3 data could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AmfError {
@@ -38,21 +39,29 @@ pub enum AmfError {
     TooDeep,
     /// More values than [`AmfLimits::max_elements`].
     TooManyElements,
-    /// The value switches to AMF3 (marker 0x11), which is not supported yet.
-    Amf3NotSupported,
+    /// An AMF3 string, object or traits reference points past its table, or at an
+    /// object that is still being decoded (a cycle).
+    InvalidReference,
+    /// An AMF3 externalizable object of this class, whose custom format is unknown.
+    Externalizable(String),
 }
 
 impl fmt::Display for AmfError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Truncated => f.write_str("AMF0 data ends in the middle of a value"),
-            Self::UnknownMarker(m) => write!(f, "unknown or reserved AMF0 type marker 0x{m:02x}"),
+            Self::Truncated => f.write_str("AMF data ends in the middle of a value"),
+            Self::UnknownMarker(m) => write!(f, "unknown or reserved AMF type marker 0x{m:02x}"),
             Self::UnexpectedObjectEnd => {
                 f.write_str("AMF0 object-end marker found where a value was expected")
             }
-            Self::TooDeep => f.write_str("AMF0 objects or arrays nest deeper than allowed"),
-            Self::TooManyElements => f.write_str("AMF0 data holds more values than allowed"),
-            Self::Amf3NotSupported => f.write_str("AMF3-encoded values are not supported"),
+            Self::TooDeep => f.write_str("AMF objects or arrays nest deeper than allowed"),
+            Self::TooManyElements => f.write_str("AMF data holds more values than allowed"),
+            Self::InvalidReference => {
+                f.write_str("AMF3 reference to a missing or unfinished entry")
+            }
+            Self::Externalizable(class) => {
+                write!(f, "AMF3 externalizable object of unknown class {class:?}")
+            }
         }
     }
 }
@@ -132,7 +141,12 @@ impl<'a> Decoder<'a> {
                     properties,
                 }
             }
-            marker::AVMPLUS => return Err(AmfError::Amf3NotSupported),
+            marker::AVMPLUS => Amf0Value::Amf3(amf3::decode_nested(
+                &mut self.input,
+                &self.limits,
+                &mut self.elements,
+                depth,
+            )?),
             other => return Err(AmfError::UnknownMarker(other)),
         };
         Ok(value)

@@ -2,7 +2,7 @@
 
 use bytes::{BufMut, BytesMut};
 
-use super::marker;
+use super::{amf3, marker};
 use super::{Amf0Value, AmfObject};
 
 /// Longest string a 16-bit length can describe.
@@ -15,7 +15,8 @@ const LONG_MAX: usize = u32::MAX as usize;
 /// A `String` longer than 65535 bytes is written as a long string (marker 0x0C),
 /// so it decodes as [`Amf0Value::LongString`]. Object keys and class names longer
 /// than 65535 bytes are truncated at a char boundary; long strings and strict
-/// arrays beyond `u32::MAX` bytes or items are truncated the same way.
+/// arrays beyond `u32::MAX` bytes or items are truncated the same way. An `Amf3`
+/// value is written as marker 0x11 then [`amf3::encode_value`].
 pub fn encode_value(value: &Amf0Value, out: &mut BytesMut) {
     match value {
         Amf0Value::Number(n) => {
@@ -75,6 +76,10 @@ pub fn encode_value(value: &Amf0Value, out: &mut BytesMut) {
             put_short_string(class_name, out);
             put_properties(properties, out);
         }
+        Amf0Value::Amf3(value) => {
+            out.put_u8(marker::AVMPLUS);
+            amf3::encode_value(value, out);
+        }
     }
 }
 
@@ -107,6 +112,7 @@ pub fn encoded_len(value: &Amf0Value) -> usize {
             class_name,
             properties,
         } => 3 + clip(class_name, SHORT_MAX).len() + properties_len(properties),
+        Amf0Value::Amf3(value) => 1 + amf3::encoded_len(value),
     }
 }
 
@@ -143,7 +149,7 @@ fn put_long_string(s: &str, out: &mut BytesMut) {
 }
 
 /// The longest prefix of `s` that is at most `max` bytes and ends on a char boundary.
-fn clip(s: &str, max: usize) -> &str {
+pub(super) fn clip(s: &str, max: usize) -> &str {
     let mut end = s.len().min(max);
     while !s.is_char_boundary(end) {
         end -= 1;

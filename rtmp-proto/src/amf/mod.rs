@@ -1,12 +1,13 @@
-//! AMF0 (Action Message Format version 0) codec.
+//! AMF0 (Action Message Format version 0) codec, with AMF3 values inside it.
 //!
 //! This module owns the byte-level format of RTMP command and data message
 //! payloads: the value model ([`Amf0Value`], [`AmfObject`]), a bounded,
 //! panic-free decoder ([`decode_value`], [`decode_all`]) and an encoder
 //! ([`encode_value`], [`encode_all`], [`encoded_len`]). It knows nothing about
-//! RTMP commands themselves. AMF3 is not supported yet: the AMF0 "switch to
-//! AMF3" marker is reported as [`AmfError::Amf3NotSupported`].
+//! RTMP commands themselves. The AMF0 "switch to AMF3" marker (0x11) introduces
+//! one AMF3 value, [`Amf0Value::Amf3`]; the [`amf3`] module holds its codec.
 
+pub mod amf3;
 mod decode;
 mod encode;
 mod value;
@@ -14,6 +15,7 @@ mod value;
 #[cfg(test)]
 mod tests;
 
+pub use amf3::{Amf3Object, Amf3Value};
 pub use decode::{decode_all, decode_value, AmfError, AmfLimits};
 pub use encode::{encode_all, encode_value, encoded_len};
 pub use value::{Amf0Value, AmfObject};

@@ -111,6 +111,103 @@ fn every_marker_round_trips_through_hand_written_bytes() {
     );
 }
 
+/// `connect` as Flash Player sends it in a type 17 message, after the format byte.
+const CONNECT_AMF3: &[u8] = b"\
+    \x02\x00\x07connect\
+    \x00\x3f\xf0\x00\x00\x00\x00\x00\x00\
+    \x11\x0a\x0b\x01\
+    \x07app\x06\x09live\
+    \x0btcUrl\x06\x2brtmp://localhost/live\
+    \x1dobjectEncoding\x04\x03\
+    \x01";
+
+#[test]
+fn connect_with_an_amf3_command_object() {
+    let object = Amf3Object {
+        dynamic: vec![
+            ("app".into(), "live".into()),
+            ("tcUrl".into(), "rtmp://localhost/live".into()),
+            ("objectEncoding".into(), 3.into()),
+        ],
+        ..Amf3Object::default()
+    };
+    let values = vec!["connect".into(), 1.0.into(), Amf0Value::Amf3(object.into())];
+    assert_eq!(decode_all(CONNECT_AMF3, &limits()), Ok(values.clone()));
+    assert_eq!(encode(&values), CONNECT_AMF3);
+    assert_eq!(
+        values.iter().map(encoded_len).sum::<usize>(),
+        CONNECT_AMF3.len()
+    );
+
+    let Some(Amf0Value::Amf3(command_object)) = values.get(2) else {
+        panic!("not AMF3");
+    };
+    let get = |key| command_object.as_object().and_then(|o| o.get(key));
+    assert_eq!(get("app").and_then(Amf3Value::as_str), Some("live"));
+    assert_eq!(
+        get("objectEncoding").and_then(Amf3Value::as_number),
+        Some(3.0)
+    );
+    // No `AmfObject` to lend.
+    assert_eq!(values[2].as_object(), None);
+}
+
+#[test]
+fn amf3_scalars_answer_amf0_accessors() {
+    assert_eq!(
+        Amf0Value::from(Amf3Value::Integer(7)).as_number(),
+        Some(7.0)
+    );
+    assert_eq!(
+        Amf0Value::Amf3(Amf3Value::Double(0.5)).as_number(),
+        Some(0.5)
+    );
+    assert_eq!(Amf0Value::Amf3("s".into()).as_str(), Some("s"));
+    assert_eq!(Amf0Value::Amf3(true.into()).as_bool(), Some(true));
+    assert_eq!(Amf0Value::Amf3(true.into()).as_str(), None);
+    assert!(Amf0Value::Amf3(Amf3Value::Undefined).is_null_or_undefined());
+    assert!(!Amf0Value::Amf3(0.into()).is_null_or_undefined());
+}
+
+#[test]
+fn each_switch_to_amf3_has_fresh_reference_tables() {
+    let values = vec![
+        Amf0Value::Amf3("hi".into()),
+        one_property("k", Amf3Value::from("hi")).into(),
+    ];
+    let bytes = encode(&values);
+    assert_eq!(
+        bytes,
+        b"\x11\x06\x05hi\x03\x00\x01k\x11\x06\x05hi\x00\x00\x09"
+    );
+    assert_eq!(decode_all(&bytes, &limits()), Ok(values));
+    assert_eq!(
+        decode_all(b"\x11\x06\x05hi\x11\x06\x00", &limits()),
+        Err(AmfError::InvalidReference)
+    );
+}
+
+#[test]
+fn amf3_values_share_the_amf0_depth_and_element_budget() {
+    let tight = AmfLimits {
+        max_depth: 2,
+        max_elements: 4,
+    };
+    // Object, AMF3 switch, AMF3 array, null: four values at depth 2.
+    let nested = b"\x03\x00\x01a\x11\x09\x03\x01\x01\x00\x00\x09";
+    assert!(decode_all(nested, &tight).is_ok());
+    let deeper = b"\x03\x00\x01a\x11\x09\x03\x01\x09\x01\x01\x00\x00\x09";
+    assert_eq!(decode_all(deeper, &tight), Err(AmfError::TooDeep));
+    assert_eq!(
+        decode_all(b"\x05\x05\x11\x09\x03\x01\x01", &tight),
+        Err(AmfError::TooManyElements)
+    );
+    assert_eq!(
+        decode_all(b"\x11\x0a\x07\x07Foo", &tight),
+        Err(AmfError::Externalizable("Foo".into()))
+    );
+}
+
 #[test]
 fn any_nonzero_boolean_byte_is_true() {
     assert_eq!(decode_all(b"\x01\x02", &limits()), Ok(vec![true.into()]));
@@ -231,6 +328,13 @@ fn complex_value() -> Amf0Value {
                 properties: one_property("p", true),
             },
         )
+        .with(
+            "amf3",
+            Amf3Value::Array {
+                assoc: vec![("k".into(), "v".into())],
+                dense: vec!["v".into(), 300.into()],
+            },
+        )
         .into()
 }
 
@@ -284,10 +388,6 @@ fn unknown_and_reserved_markers_are_rejected() {
     assert_eq!(
         decode_all(b"\x03\x00\x01a\x09", &limits()),
         Err(AmfError::UnexpectedObjectEnd)
-    );
-    assert_eq!(
-        decode_all(b"\x11\x01", &limits()),
-        Err(AmfError::Amf3NotSupported)
     );
 }
 
@@ -434,10 +534,14 @@ fn object_builder_and_accessors() {
 fn errors_display_clearly() {
     assert_eq!(
         AmfError::UnknownMarker(0x04).to_string(),
-        "unknown or reserved AMF0 type marker 0x04"
+        "unknown or reserved AMF type marker 0x04"
     );
     let boxed: Box<dyn std::error::Error> = Box::new(AmfError::Truncated);
-    assert_eq!(boxed.to_string(), "AMF0 data ends in the middle of a value");
+    assert_eq!(boxed.to_string(), "AMF data ends in the middle of a value");
+    assert_eq!(
+        AmfError::Externalizable("Foo".into()).to_string(),
+        "AMF3 externalizable object of unknown class \"Foo\""
+    );
 }
 
 fn number() -> impl Strategy<Value = f64> {
@@ -457,6 +561,7 @@ fn arb_value() -> impl Strategy<Value = Amf0Value> {
         ".{0,12}".prop_map(Amf0Value::LongString),
         Just(Amf0Value::Unsupported),
         ".{0,12}".prop_map(Amf0Value::XmlDocument),
+        amf3::tests::arb_value().prop_map(Amf0Value::Amf3),
     ];
     leaf.prop_recursive(4, 64, 6, |inner| {
         let object = prop::collection::vec((".{0,6}", inner.clone()), 0..6).prop_map(AmfObject);

@@ -1,5 +1,7 @@
 //! The AMF0 value model.
 
+use super::Amf3Value;
+
 /// One AMF0 value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Amf0Value {
@@ -41,34 +43,43 @@ pub enum Amf0Value {
         /// The object's properties.
         properties: AmfObject,
     },
+    /// One AMF3 value after the "switch to AMF3" marker (0x11).
+    Amf3(Amf3Value),
 }
 
 impl Amf0Value {
-    /// The text of a `String`, `LongString` or `XmlDocument`.
+    /// The text of a `String`, `LongString` or `XmlDocument`, or of an `Amf3` one
+    /// (see [`Amf3Value::as_str`]).
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Self::String(s) | Self::LongString(s) | Self::XmlDocument(s) => Some(s),
+            Self::Amf3(v) => v.as_str(),
             _ => None,
         }
     }
 
-    /// The value of a `Number`.
+    /// The value of a `Number`, or of an `Amf3` integer or double.
     pub fn as_number(&self) -> Option<f64> {
         match self {
             Self::Number(n) => Some(*n),
+            Self::Amf3(v) => v.as_number(),
             _ => None,
         }
     }
 
-    /// The value of a `Boolean`.
+    /// The value of a `Boolean`, or of an `Amf3` one.
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Self::Boolean(b) => Some(*b),
+            Self::Amf3(v) => v.as_bool(),
             _ => None,
         }
     }
 
     /// The properties of an `Object`, `EcmaArray` or `TypedObject`.
+    ///
+    /// `None` for an `Amf3` object, which has no [`AmfObject`]: match `Amf3(v)` and
+    /// use [`Amf3Value::as_object`] instead.
     pub fn as_object(&self) -> Option<&AmfObject> {
         match self {
             Self::Object(o) | Self::EcmaArray(o) => Some(o),
@@ -77,9 +88,13 @@ impl Amf0Value {
         }
     }
 
-    /// Whether this is `Null` or `Undefined`.
+    /// Whether this is `Null` or `Undefined`, or an `Amf3` one.
     pub fn is_null_or_undefined(&self) -> bool {
-        matches!(self, Self::Null | Self::Undefined)
+        match self {
+            Self::Null | Self::Undefined => true,
+            Self::Amf3(v) => v.is_null_or_undefined(),
+            _ => false,
+        }
     }
 }
 
@@ -122,6 +137,12 @@ impl From<String> for Amf0Value {
 impl From<AmfObject> for Amf0Value {
     fn from(o: AmfObject) -> Self {
         Self::Object(o)
+    }
+}
+
+impl From<Amf3Value> for Amf0Value {
+    fn from(v: Amf3Value) -> Self {
+        Self::Amf3(v)
     }
 }
 

@@ -1,7 +1,7 @@
 //! AMF0 command messages and the parameters of connect, publish and play.
 
 use super::MessageError;
-use crate::amf::{self, Amf0Value, AmfLimits, AmfObject};
+use crate::amf::{self, Amf0Value, Amf3Value, AmfLimits, AmfObject};
 use bytes::{Bytes, BytesMut};
 
 /// A command message: name, transaction id, command object, then arguments.
@@ -165,11 +165,7 @@ impl ConnectParams {
     /// lower-case keys, an ECMA array instead of an object, a quoted tcUrl, a query
     /// string on the app, and an app missing but derivable from the tcUrl.
     pub fn from_command(command: &Command) -> Self {
-        let properties = command
-            .command_object
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
+        let properties = properties_of(&command.command_object);
         let text = |key: &str| {
             properties
                 .get_ignore_case(key)
@@ -208,6 +204,21 @@ impl ConnectParams {
             arguments: command.arguments.clone(),
             properties,
         }
+    }
+}
+
+/// The properties of a command object, whether AMF0 (object or ECMA array) or an
+/// AMF3 object behind the 0x11 switch (its values stay AMF3, which the accessors read).
+fn properties_of(object: &Amf0Value) -> AmfObject {
+    match object {
+        Amf0Value::Amf3(Amf3Value::Object(amf3)) => AmfObject(
+            amf3.sealed
+                .iter()
+                .chain(&amf3.dynamic)
+                .map(|(key, value)| (key.clone(), Amf0Value::Amf3(value.clone())))
+                .collect(),
+        ),
+        other => other.as_object().cloned().unwrap_or_default(),
     }
 }
 
@@ -319,6 +330,7 @@ impl PlayParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::amf::Amf3Object;
 
     fn connect(object: Amf0Value) -> Command {
         Command {
@@ -373,6 +385,24 @@ mod tests {
         assert_eq!(params.query.as_deref(), Some("token=abc"));
         assert_eq!(params.tc_url.as_deref(), Some("rtmp://host/live?token=abc"));
         assert_eq!(params.flash_ver.as_deref(), Some("LNX 9,0,124,2"));
+    }
+
+    #[test]
+    fn connect_object_in_amf3_is_read() {
+        let object = Amf3Object {
+            class_name: String::new(),
+            sealed: vec![],
+            dynamic: vec![
+                ("app".into(), "live".into()),
+                ("tcUrl".into(), "rtmp://host/live".into()),
+                ("objectEncoding".into(), 3.into()),
+            ],
+        };
+        let params =
+            ConnectParams::from_command(&connect(Amf0Value::Amf3(Amf3Value::Object(object))));
+        assert_eq!(params.app, "live");
+        assert_eq!(params.tc_url.as_deref(), Some("rtmp://host/live"));
+        assert_eq!(params.object_encoding, 3.0);
     }
 
     #[test]
