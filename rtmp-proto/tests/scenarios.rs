@@ -253,3 +253,29 @@ fn reconnect_after_abort() {
     );
     assert!(world.conns[player].closed.is_none());
 }
+
+#[test]
+fn the_server_asks_a_publisher_to_reconnect() {
+    let mut world = World::default();
+    let publisher = started_publishing(&mut world, "moving");
+    world.conns[publisher]
+        .server
+        .request_reconnect(Some("rtmp://edge-2/live"), "server maintenance");
+    world.run();
+    assert!(world.conns[publisher]
+        .events
+        .contains(&ClientEvent::ReconnectRequest {
+            tc_url: Some("rtmp://edge-2/live".into()),
+            description: "server maintenance".into(),
+        }));
+    world.conns[publisher]
+        .server
+        .request_reconnect(None, "again");
+    world.run();
+    assert!(world.conns[publisher]
+        .events
+        .contains(&ClientEvent::ReconnectRequest {
+            tc_url: None,
+            description: "again".into(),
+        }));
+}

@@ -91,6 +91,13 @@ pub enum ClientEvent {
         /// The description.
         description: String,
     },
+    /// The server asks the client to reconnect (E-RTMP), to `tc_url` if given.
+    ReconnectRequest {
+        /// Where to reconnect; `None` means the same URL.
+        tc_url: Option<String>,
+        /// Why.
+        description: String,
+    },
     /// Publishing may begin: the server sent `NetStream.Publish.Start`.
     PublishStarted,
     /// Playing began: the server sent `NetStream.Play.Start`.
@@ -511,6 +518,13 @@ impl ClientSession {
                     .unwrap_or_default();
                 let code = text(&info, "code").unwrap_or_default();
                 let level = text(&info, "level").unwrap_or_default();
+                if code == "NetConnection.Connect.ReconnectRequest" {
+                    self.events.push_back(ClientEvent::ReconnectRequest {
+                        tc_url: text(&info, "tcUrl"),
+                        description: text(&info, "description").unwrap_or_default(),
+                    });
+                    return Ok(());
+                }
                 if self.phase == Phase::Requested {
                     match code.as_str() {
                         "NetStream.Publish.Start"

@@ -340,6 +340,27 @@ impl ServerSession {
         self.resume(now);
     }
 
+    /// Asks the client to reconnect (E-RTMP `NetConnection.Connect.ReconnectRequest`),
+    /// to `tc_url` if given, else to the same URL. Clients that announced `capsEx`
+    /// Reconnect honour it; others ignore it.
+    pub fn request_reconnect(&mut self, tc_url: Option<&str>, description: &str) {
+        let mut info = Command::status_info(
+            StatusLevel::Status,
+            "NetConnection.Connect.ReconnectRequest",
+            description,
+        );
+        if let Some(url) = tc_url {
+            info.insert("tcUrl", url);
+        }
+        let command = Command {
+            name: "onStatus".into(),
+            transaction_id: 0.0,
+            command_object: Amf0Value::Null,
+            arguments: vec![info.into()],
+        };
+        self.link.send_command(0, &command);
+    }
+
     /// Sends a player what the hub queued for it on message stream `stream_id`.
     /// Ignored unless that stream is playing.
     pub fn deliver(&mut self, stream_id: u32, delivery: &Delivery) {
