@@ -17,8 +17,10 @@
 //! `Vec`, so the caller wakes them after releasing whatever guards the hub.
 
 mod membership;
+mod shared;
 
 pub use membership::{Membership, Routed};
+pub use shared::SharedMedia;
 
 use crate::media::{FrameClass, MediaKind, MediaMessage};
 use bytes::Bytes;
@@ -85,8 +87,8 @@ pub enum Delivery {
     PublishStarted,
     /// `onMetaData` (an AMF0 data message payload).
     Metadata(Bytes),
-    /// An audio or video message.
-    Media(MediaMessage),
+    /// An audio or video message, shared with the other players.
+    Media(SharedMedia),
     /// The publisher stopped or was lost.
     PublishStopped,
 }
@@ -170,8 +172,8 @@ struct Stream {
     /// The current publish id, if live.
     publisher: Option<u64>,
     metadata: Option<Bytes>,
-    video_header: Option<MediaMessage>,
-    audio_header: Option<MediaMessage>,
+    video_header: Option<SharedMedia>,
+    audio_header: Option<SharedMedia>,
     /// Whether coded frames have flowed since the publish began: players who join
     /// after that must start at a keyframe.
     mid_stream: bool,
@@ -344,6 +346,7 @@ impl<W: Clone> Hub<W> {
             return false;
         };
         stream.media_messages += 1;
+        let message = SharedMedia::from(message);
         match (message.class, message.kind) {
             (FrameClass::SequenceHeader, MediaKind::Video) => {
                 stream.video_header = Some(message.clone())

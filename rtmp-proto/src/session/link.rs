@@ -6,6 +6,7 @@
 use super::{OutputQueue, SessionConfig, SessionError};
 use crate::amf::{self, Amf0Value};
 use crate::chunk::{ChunkDecoder, ChunkEncoder, MessageHeader, RawMessage};
+use crate::hub::SharedMedia;
 use crate::message::{
     split_aggregate, type_id, BandwidthLimit, Command, ControlMessage, StatusLevel, UserControl,
 };
@@ -205,6 +206,28 @@ impl Link {
             length: payload.len() as u32,
         };
         self.encoder.encode(&header, payload, &mut self.output);
+    }
+
+    /// Sends a hub message with its shared encoding (encoded once for all players);
+    /// the next message on `csid` starts with a full header again.
+    pub(crate) fn send_shared(
+        &mut self,
+        message: &SharedMedia,
+        csid: u32,
+        type_id: u8,
+        stream_id: u32,
+    ) {
+        let header = MessageHeader {
+            csid,
+            timestamp: message.timestamp,
+            type_id,
+            stream_id,
+            length: message.payload.len() as u32,
+        };
+        let chunk_size = self.encoder.chunk_size();
+        self.output
+            .extend(message.encoded(chunk_size, stream_id, header));
+        self.encoder.forget(csid);
     }
 
     pub(crate) fn send_control(&mut self, message: ControlMessage) {

@@ -382,17 +382,11 @@ impl ServerSession {
                 link.send_message(csid::DATA, 0, type_id::DATA_AMF0, stream_id, payload)
             }
             Delivery::Media(message) => {
-                let (chunk_stream, kind) = match message.kind {
+                let (csid, type_id) = match message.kind {
                     MediaKind::Audio => (csid::AUDIO, type_id::AUDIO),
                     MediaKind::Video => (csid::VIDEO, type_id::VIDEO),
                 };
-                link.send_message(
-                    chunk_stream,
-                    message.timestamp,
-                    kind,
-                    stream_id,
-                    &message.payload,
-                );
+                link.send_shared(message, csid, type_id, stream_id);
             }
             Delivery::PublishStopped => {
                 link.send_status(

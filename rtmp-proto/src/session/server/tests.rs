@@ -428,9 +428,9 @@ fn play_flow_sends_start_statuses_and_deliveries() {
                 == Some("|RtmpSampleAccess")));
 
     let frame = MediaMessage::new(MediaKind::Video, 40, Bytes::from(vec![0x17u8; 10_000]));
-    session.deliver(1, &Delivery::Media(frame.clone()));
+    session.deliver(1, &Delivery::Media(frame.clone().into()));
     session.deliver(1, &Delivery::PublishStopped);
-    session.deliver(2, &Delivery::Media(frame.clone())); // not a playing stream: ignored
+    session.deliver(2, &Delivery::Media(frame.clone().into())); // not a playing stream: ignored
     let messages = reader.read(&mut session);
     assert_eq!(messages.len(), 3);
     assert_eq!(messages[0].header.type_id, type_id::VIDEO);
@@ -442,6 +442,55 @@ fn play_flow_sends_start_statuses_and_deliveries() {
         Some("NetStream.Play.UnpublishNotify")
     );
     assert_eq!(messages[2].header.type_id, type_id::USER_CONTROL);
+}
+
+#[test]
+fn a_media_message_is_chunk_encoded_once_for_100_players() {
+    let now = Instant::now();
+    let mut players: Vec<(ServerSession, Reader)> = (0..100)
+        .map(|i| {
+            let mut session = ServerSession::new(SessionConfig::default(), now, i);
+            let mut reader = Reader::new();
+            feed_accepting(
+                &mut session,
+                now,
+                &Script::new().connect("live").play("key").take(),
+            );
+            reader.read(&mut session);
+            (session, reader)
+        })
+        .collect();
+    let frame: crate::hub::SharedMedia =
+        MediaMessage::new(MediaKind::Video, 99, Bytes::from(vec![0x27u8; 20_000])).into();
+    for (session, _) in &mut players {
+        session.deliver(1, &Delivery::Media(frame.clone()));
+        session.deliver(1, &Delivery::Media(frame.clone()));
+    }
+    assert_eq!(
+        frame.encodings(),
+        1,
+        "one encoding shared by 100 players, twice each"
+    );
+    for (session, reader) in &mut players {
+        let got = reader.read(session);
+        assert_eq!(got.len(), 2);
+        assert!(got
+            .iter()
+            .all(|m| m.payload == frame.payload && m.header.timestamp == 99));
+    }
+    // A session with another chunk size gets an encoding of its own.
+    let config = SessionConfig {
+        chunk_size: 128,
+        ..SessionConfig::default()
+    };
+    let mut other = ServerSession::new(config, now, 7);
+    feed_accepting(
+        &mut other,
+        now,
+        &Script::new().connect("live").play("key").take(),
+    );
+    other.deliver(1, &Delivery::Media(frame.clone()));
+    assert_eq!(frame.encodings(), 2);
 }
 
 #[test]
