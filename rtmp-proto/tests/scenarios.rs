@@ -90,11 +90,8 @@ fn publish_then_play() {
     let publisher = started_publishing(&mut world, "cam");
     world.conns[publisher].client.send_metadata(&metadata());
     send(&mut world, publisher, &headers());
-    send(
-        &mut world,
-        publisher,
-        &[video(0, 0x17, 3000), audio(0), video(33, 0x27, 500)],
-    );
+    let gop = [video(0, 0x17, 3000), audio(0), video(33, 0x27, 500)];
+    send(&mut world, publisher, &gop);
 
     let player = world.play("cam");
     world.run();
@@ -122,10 +119,11 @@ fn publish_then_play() {
     assert!(metadata_at < first_media, "metadata comes first");
     let got = received(&world, player);
     let mut expected = headers().to_vec();
-    expected.extend_from_slice(&live[2..]); // from the keyframe on
+    expected.extend_from_slice(&gop); // the cached GOP, from its keyframe
+    expected.extend_from_slice(&live);
     assert_eq!(
         got, expected,
-        "sequence headers, then identical frames from the next keyframe"
+        "sequence headers, the cached GOP, then live frames, all identical"
     );
 }
 

@@ -2,9 +2,11 @@
 //! player still has to be sent. Plain data with methods — no locks, no I/O, no clock —
 //! so each adapter decides how to share it (a mutex, a task, or one mio thread).
 //!
-//! Per stream it keeps the latest metadata and sequence headers, which a player joining
-//! a live stream receives first; such a player then starts at the next video keyframe
-//! (audio waits for it too, so both start together). The full GOP cache comes later.
+//! Per stream it keeps the latest metadata and sequence headers and a GOP cache (the
+//! media since the last keyframe). A player joining a live stream receives the
+//! metadata, the headers, then the cached GOP, then live media: it starts at once, at
+//! a keyframe. Without a cached GOP (a bound was exceeded) it waits for the next
+//! keyframe, audio included, so both start together.
 //!
 //! Per player it keeps a bounded queue of [`Delivery`] items with a drop policy: above
 //! half of [`HubConfig::video_drop_bytes`] disposable video frames are dropped; above it,
@@ -16,8 +18,12 @@
 //! enqueue push the wakers of players whose queue was empty into a caller-supplied
 //! `Vec`, so the caller wakes them after releasing whatever guards the hub.
 
+mod gop;
 mod membership;
 mod shared;
+
+use gop::GopCache;
+pub use gop::GopLimits;
 
 pub use membership::{Membership, Routed};
 pub use shared::SharedMedia;
@@ -39,6 +45,8 @@ pub struct HubConfig {
     pub max_players_per_stream: usize,
     /// Most streams (published or awaited) at once. Default 10 000.
     pub max_streams: usize,
+    /// Bounds on each stream's GOP cache.
+    pub gop: GopLimits,
 }
 
 impl Default for HubConfig {
@@ -48,6 +56,7 @@ impl Default for HubConfig {
             max_queue_bytes: 6 << 20,
             max_players_per_stream: 10_000,
             max_streams: 10_000,
+            gop: GopLimits::default(),
         }
     }
 }
@@ -174,6 +183,7 @@ struct Stream {
     metadata: Option<Bytes>,
     video_header: Option<SharedMedia>,
     audio_header: Option<SharedMedia>,
+    gop: GopCache,
     /// Whether coded frames have flowed since the publish began: players who join
     /// after that must start at a keyframe.
     mid_stream: bool,
@@ -242,6 +252,7 @@ impl<W: Clone> Hub<W> {
                 metadata: None,
                 video_header: None,
                 audio_header: None,
+                gop: GopCache::default(),
                 mid_stream: false,
                 has_video: false,
                 players: Vec::new(),
@@ -301,6 +312,7 @@ impl<W: Clone> Hub<W> {
         stream.metadata = None;
         stream.video_header = None;
         stream.audio_header = None;
+        stream.gop.clear();
         stream.mid_stream = false;
         stream.has_video = false;
         for id in &stream.players {
@@ -361,6 +373,7 @@ impl<W: Clone> Hub<W> {
         if message.kind == MediaKind::Video {
             stream.has_video = true;
         }
+        stream.gop.push(&message, &config.gop);
         let has_video = stream.has_video;
         for id in &stream.players {
             let Some(player) = self.players.get_mut(id) else {
@@ -403,17 +416,20 @@ impl<W: Clone> Hub<W> {
             waker,
             queue: VecDeque::new(),
             queued_bytes: 0,
-            awaiting_start: stream.mid_stream,
+            // With a cached GOP the player starts at its keyframe; without one, a
+            // player joining mid-stream waits for the next keyframe.
+            awaiting_start: stream.mid_stream && stream.gop.is_empty(),
             skipping_video: false,
             evicted: false,
         };
         let mut no_wake = Vec::new();
-        let initial = [
+        let headers = [
             stream.metadata.clone().map(Delivery::Metadata),
             stream.video_header.clone().map(Delivery::Media),
             stream.audio_header.clone().map(Delivery::Media),
         ];
-        for delivery in initial.into_iter().flatten() {
+        let gop = stream.gop.frames().cloned().map(Delivery::Media);
+        for delivery in headers.into_iter().flatten().chain(gop) {
             enqueue(&mut player, delivery, &mut no_wake);
         }
         self.players.insert(id, player);

@@ -88,7 +88,7 @@ fn a_player_waiting_before_the_publisher_gets_everything_from_the_start() {
 }
 
 #[test]
-fn a_late_player_gets_metadata_and_headers_then_starts_at_a_keyframe() {
+fn a_late_player_gets_metadata_headers_then_the_cached_gop_then_live_media() {
     let mut hub = Hub::new(HubConfig::default());
     let mut wake = Vec::new();
     let publisher = hub.start_publish(&stream(), &mut wake).unwrap();
@@ -111,12 +111,73 @@ fn a_late_player_gets_metadata_and_headers_then_starts_at_a_keyframe() {
     assert_eq!(
         media_timestamps(&got[3..]),
         [
+            (MediaKind::Video, 0),
+            (MediaKind::Audio, 10),
+            (MediaKind::Video, 33),
+            (MediaKind::Audio, 40),
+            (MediaKind::Video, 66),
             (MediaKind::Video, 100),
             (MediaKind::Audio, 110),
             (MediaKind::Video, 133)
         ],
-        "audio and inter frames before the keyframe are held back"
+        "the cached GOP from its keyframe, then live media, in order"
     );
+}
+
+#[test]
+fn without_a_cached_gop_a_late_player_waits_for_the_next_keyframe() {
+    let config = HubConfig {
+        gop: GopLimits {
+            max_frames: 2,
+            ..GopLimits::default()
+        },
+        ..HubConfig::default()
+    };
+    let mut hub = Hub::new(config);
+    let mut wake = Vec::new();
+    let publisher = hub.start_publish(&stream(), &mut wake).unwrap();
+    for m in [video_header(), key(0), audio(10), inter(33)] {
+        hub.publish_media(publisher, m, &mut wake);
+    }
+    let player = hub.subscribe(&stream(), 1).unwrap();
+    for m in [audio(40), inter(66), key(100), audio(110)] {
+        hub.publish_media(publisher, m, &mut wake);
+    }
+    let got = drain(&mut hub, player);
+    assert_eq!(
+        media_timestamps(&got[1..]),
+        [(MediaKind::Video, 100), (MediaKind::Audio, 110)],
+        "the GOP outgrew its bound: audio and video start together at the next keyframe"
+    );
+}
+
+#[test]
+fn the_gop_cache_is_bounded_by_bytes_and_duration() {
+    for limits in [
+        GopLimits {
+            max_bytes: 250,
+            ..GopLimits::default()
+        },
+        GopLimits {
+            max_duration_ms: 50,
+            ..GopLimits::default()
+        },
+    ] {
+        let mut hub = Hub::new(HubConfig {
+            gop: limits,
+            ..HubConfig::default()
+        });
+        let mut wake = Vec::new();
+        let publisher = hub.start_publish(&stream(), &mut wake).unwrap();
+        for m in [key(0), inter(33), inter(66)] {
+            hub.publish_media(publisher, m, &mut wake);
+        }
+        let player = hub.subscribe(&stream(), 1).unwrap();
+        assert!(
+            drain(&mut hub, player).is_empty(),
+            "{limits:?}: the overgrown GOP was dropped"
+        );
+    }
 }
 
 #[test]
