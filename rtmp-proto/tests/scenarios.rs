@@ -244,10 +244,15 @@ fn reconnect_after_abort() {
         2
     );
     let got = received(&world, player);
+    let last = got.last().expect("media from the new publisher");
     assert_eq!(
-        got.last(),
-        Some(&video(5000, 0x17, 200)),
+        last.payload,
+        video(5000, 0x17, 200).payload,
         "the player receives the new publisher"
+    );
+    assert_eq!(
+        last.timestamp, 0,
+        "rebased to continue the stream's timeline, not jump to 5000"
     );
     assert!(world.conns[player].closed.is_none());
 }

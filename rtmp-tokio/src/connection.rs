@@ -75,7 +75,7 @@ impl<H: RtmpHandler> Connection<H> {
     async fn serve(&mut self, mut stop: watch::Receiver<bool>) -> Result<(), String> {
         let mut buf = vec![0u8; self.shared.config.read_buffer.max(1024)];
         loop {
-            self.handle_events().await;
+            self.handle_events().await?;
             if self.membership.is_playing() && self.session.output().len() < PULL_BELOW {
                 let status = self
                     .membership
@@ -128,21 +128,26 @@ impl<H: RtmpHandler> Connection<H> {
     }
 
     /// Routes the session's events: media to the hub (under one lock per batch), the
-    /// rest to the handler.
-    async fn handle_events(&mut self) {
+    /// rest to the handler. Fails if this connection's publish was taken over.
+    async fn handle_events(&mut self) -> Result<(), String> {
         loop {
+            let now = Instant::now();
             let routed = {
                 let mut hub = self.shared.hub();
                 std::iter::from_fn(|| self.session.poll_event())
-                    .map(|event| self.membership.route(&mut hub, event, &mut self.wake))
+                    .map(|event| self.membership.route(&mut hub, event, now, &mut self.wake))
                     .find(|routed| *routed != Routed::Nothing)
             };
             self.wake_players();
             match routed {
-                None | Some(Routed::Nothing) => return,
+                None | Some(Routed::Nothing) => return Ok(()),
                 Some(Routed::Unpublished(params)) => {
                     tracing::info!(key = %StreamKey::new(&params.app, &params.stream_key), "unpublish");
                     self.shared.handler.on_unpublish(&self.ctx, &params).await;
+                }
+                Some(Routed::TakenOver(params)) => {
+                    self.shared.handler.on_unpublish(&self.ctx, &params).await;
+                    return Err("publish taken over by a newer publisher".into());
                 }
                 Some(Routed::App(event)) => self.handle_request(event).await,
             }

@@ -15,6 +15,8 @@ pub enum Routed {
     Nothing,
     /// An accepted publish ended (its parameters, for `on_unpublish`).
     Unpublished(PublishParams),
+    /// A newer publisher took this connection's publish over: close the connection.
+    TakenOver(PublishParams),
     /// The event is not the hub's business: the app handles it (connect, publish and
     /// play requests, handshake completion).
     App(ServerEvent),
@@ -58,7 +60,7 @@ impl<W: Clone> Membership<W> {
         wake: &mut Vec<W>,
     ) -> Result<(), HubError> {
         let key = StreamKey::new(&params.app, &params.stream_key);
-        match hub.start_publish(&key, wake) {
+        match hub.start_publish(&key, now, wake) {
             Ok(handle) => {
                 session.accept(now, id);
                 self.publishing.push((params.stream_id, handle, params));
@@ -94,13 +96,24 @@ impl<W: Clone> Membership<W> {
         }
     }
 
-    /// Routes a session event: media and metadata go to the hub, ended publishes and
-    /// plays leave it; the rest is handed back for the app.
-    pub fn route(&mut self, hub: &mut Hub<W>, event: ServerEvent, wake: &mut Vec<W>) -> Routed {
+    /// Routes a session event received at `now`: media and metadata go to the hub,
+    /// ended publishes and plays leave it; the rest is handed back for the app.
+    pub fn route(
+        &mut self,
+        hub: &mut Hub<W>,
+        event: ServerEvent,
+        now: Instant,
+        wake: &mut Vec<W>,
+    ) -> Routed {
         match event {
             ServerEvent::Media { stream_id, message } => {
                 if let Some(handle) = self.publish_handle(stream_id) {
-                    hub.publish_media(handle, message, wake);
+                    if !hub.publish_media(handle, message, now, wake) {
+                        let at = self.publishing.iter().position(|(s, ..)| *s == stream_id);
+                        if let Some(at) = at {
+                            return Routed::TakenOver(self.publishing.remove(at).2);
+                        }
+                    }
                 }
             }
             ServerEvent::Metadata { stream_id, payload } => {

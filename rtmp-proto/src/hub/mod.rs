@@ -32,6 +32,7 @@ use crate::media::{FrameClass, MediaKind, MediaMessage};
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::time::{Duration, Instant};
 
 /// Bounds on the hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +48,21 @@ pub struct HubConfig {
     pub max_streams: usize,
     /// Bounds on each stream's GOP cache.
     pub gop: GopLimits,
+    /// What a publish on a key that is already being published does.
+    pub publish_conflict: PublishConflict,
+}
+
+/// What happens when a publish arrives for a key that already has a publisher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishConflict {
+    /// The new publish is refused.
+    Reject,
+    /// The new publish takes over; the old publisher is cut off.
+    TakeOver,
+    /// The new publish takes over if the current publisher has sent no media for this
+    /// long (an encoder reconnecting after a network drop while the old connection
+    /// is not yet known to be dead); otherwise it is refused.
+    TakeOverIfIdle(Duration),
 }
 
 impl Default for HubConfig {
@@ -57,6 +73,7 @@ impl Default for HubConfig {
             max_players_per_stream: 10_000,
             max_streams: 10_000,
             gop: GopLimits::default(),
+            publish_conflict: PublishConflict::TakeOverIfIdle(Duration::from_secs(2)),
         }
     }
 }
@@ -189,6 +206,13 @@ struct Stream {
     mid_stream: bool,
     has_video: bool,
     players: Vec<PlayerId>,
+    /// When the current publisher last sent media.
+    last_media: Option<Instant>,
+    /// The last timestamp players were sent: a new publisher continues from it, so
+    /// timestamps never go backwards for a player who stays.
+    timeline_end: Option<u32>,
+    /// What is added to the current publisher's timestamps (set by its first message).
+    offset: Option<u32>,
     media_messages: u64,
     dropped_messages: u64,
 }
@@ -256,6 +280,9 @@ impl<W: Clone> Hub<W> {
                 mid_stream: false,
                 has_video: false,
                 players: Vec::new(),
+                last_media: None,
+                timeline_end: None,
+                offset: None,
                 media_messages: 0,
                 dropped_messages: 0,
             },
@@ -272,30 +299,48 @@ impl<W: Clone> Hub<W> {
         }
     }
 
-    /// Starts a publish on `key`. Players already waiting are told and will receive
-    /// everything from the first message on.
+    /// Starts a publish on `key` at `now`. Players already waiting are told and will
+    /// receive everything from the first message on. If the key has a publisher,
+    /// [`HubConfig::publish_conflict`] decides; a publisher taken over finds its handle
+    /// stale (see [`Hub::publish_media`]) while its players carry on seamlessly.
     pub fn start_publish(
         &mut self,
         key: &StreamKey,
+        now: Instant,
         wake: &mut Vec<W>,
     ) -> Result<PublishHandle, HubError> {
         let stream_id = self.stream_for(key)?;
         let publish = self.next_id();
+        let conflict = self.config.publish_conflict;
         let stream = self
             .streams
             .get_mut(&stream_id)
             .expect("stream_for returns live ids");
         if stream.publisher.is_some() {
-            return Err(HubError::AlreadyPublishing(key.clone()));
-        }
-        stream.publisher = Some(publish);
-        for id in &stream.players {
-            if let Some(player) = self.players.get_mut(id) {
-                player.awaiting_start = false;
-                player.skipping_video = false;
-                enqueue(player, Delivery::PublishStarted, wake);
+            let idle = stream
+                .last_media
+                .map_or(Duration::MAX, |t| now.saturating_duration_since(t));
+            let take_over = match conflict {
+                PublishConflict::Reject => false,
+                PublishConflict::TakeOver => true,
+                PublishConflict::TakeOverIfIdle(after) => idle >= after,
+            };
+            if !take_over {
+                return Err(HubError::AlreadyPublishing(key.clone()));
+            }
+            tracing::info!(stream = %key, "publish taken over by a new publisher");
+            stream.reset_publish();
+        } else {
+            for id in &stream.players {
+                if let Some(player) = self.players.get_mut(id) {
+                    player.awaiting_start = false;
+                    player.skipping_video = false;
+                    enqueue(player, Delivery::PublishStarted, wake);
+                }
             }
         }
+        stream.publisher = Some(publish);
+        stream.last_media = Some(now);
         Ok(PublishHandle {
             stream: stream_id,
             publish,
@@ -309,12 +354,7 @@ impl<W: Clone> Hub<W> {
             return;
         };
         stream.publisher = None;
-        stream.metadata = None;
-        stream.video_header = None;
-        stream.audio_header = None;
-        stream.gop.clear();
-        stream.mid_stream = false;
-        stream.has_video = false;
+        stream.reset_publish();
         for id in &stream.players {
             if let Some(player) = self.players.get_mut(id) {
                 player.awaiting_start = false;
@@ -350,7 +390,8 @@ impl<W: Clone> Hub<W> {
     pub fn publish_media(
         &mut self,
         handle: PublishHandle,
-        message: MediaMessage,
+        mut message: MediaMessage,
+        now: Instant,
         wake: &mut Vec<W>,
     ) -> bool {
         let config = self.config;
@@ -358,6 +399,13 @@ impl<W: Clone> Hub<W> {
             return false;
         };
         stream.media_messages += 1;
+        stream.last_media = Some(now);
+        let first = message.timestamp;
+        let offset = *stream
+            .offset
+            .get_or_insert_with(|| stream.timeline_end.map_or(0, |end| end.wrapping_sub(first)));
+        message.timestamp = message.timestamp.wrapping_add(offset);
+        stream.timeline_end = Some(message.timestamp);
         let message = SharedMedia::from(message);
         match (message.class, message.kind) {
             (FrameClass::SequenceHeader, MediaKind::Video) => {
@@ -472,6 +520,19 @@ impl<W: Clone> Hub<W> {
                 dropped_messages: s.dropped_messages,
             })
             .collect()
+    }
+}
+
+impl Stream {
+    /// Forgets what the last publisher sent (its headers, GOP and timestamp offset).
+    fn reset_publish(&mut self) {
+        self.metadata = None;
+        self.video_header = None;
+        self.audio_header = None;
+        self.gop.clear();
+        self.mid_stream = false;
+        self.has_video = false;
+        self.offset = None;
     }
 }
 

@@ -1,5 +1,6 @@
 use super::*;
 use crate::media::{MediaKind, MediaMessage};
+use std::time::{Duration, Instant};
 
 fn video(ts: u32, first: u8, len: usize) -> MediaMessage {
     let mut payload = vec![first, 1];
@@ -60,7 +61,9 @@ fn a_player_waiting_before_the_publisher_gets_everything_from_the_start() {
     let mut wake = Vec::new();
     let player = hub.subscribe(&stream(), 7).unwrap();
     assert!(drain(&mut hub, player).is_empty());
-    let publisher = hub.start_publish(&stream(), &mut wake).unwrap();
+    let publisher = hub
+        .start_publish(&stream(), Instant::now(), &mut wake)
+        .unwrap();
     assert_eq!(
         wake,
         [7],
@@ -75,7 +78,7 @@ fn a_player_waiting_before_the_publisher_gets_everything_from_the_start() {
         inter(33),
         audio(21),
     ] {
-        assert!(hub.publish_media(publisher, m, &mut wake));
+        assert!(hub.publish_media(publisher, m, Instant::now(), &mut wake));
     }
     let got = drain(&mut hub, player);
     assert_eq!(got[0], Delivery::PublishStarted);
@@ -91,14 +94,16 @@ fn a_player_waiting_before_the_publisher_gets_everything_from_the_start() {
 fn a_late_player_gets_metadata_headers_then_the_cached_gop_then_live_media() {
     let mut hub = Hub::new(HubConfig::default());
     let mut wake = Vec::new();
-    let publisher = hub.start_publish(&stream(), &mut wake).unwrap();
+    let publisher = hub
+        .start_publish(&stream(), Instant::now(), &mut wake)
+        .unwrap();
     hub.publish_metadata(publisher, Bytes::from_static(b"meta"), &mut wake);
     for m in [video_header(), audio_header(), key(0), audio(10), inter(33)] {
-        hub.publish_media(publisher, m, &mut wake);
+        hub.publish_media(publisher, m, Instant::now(), &mut wake);
     }
     let player = hub.subscribe(&stream(), 1).unwrap();
     for m in [audio(40), inter(66), key(100), audio(110), inter(133)] {
-        hub.publish_media(publisher, m, &mut wake);
+        hub.publish_media(publisher, m, Instant::now(), &mut wake);
     }
     let got = drain(&mut hub, player);
     assert_eq!(got[0], Delivery::Metadata(Bytes::from_static(b"meta")));
@@ -135,13 +140,15 @@ fn without_a_cached_gop_a_late_player_waits_for_the_next_keyframe() {
     };
     let mut hub = Hub::new(config);
     let mut wake = Vec::new();
-    let publisher = hub.start_publish(&stream(), &mut wake).unwrap();
+    let publisher = hub
+        .start_publish(&stream(), Instant::now(), &mut wake)
+        .unwrap();
     for m in [video_header(), key(0), audio(10), inter(33)] {
-        hub.publish_media(publisher, m, &mut wake);
+        hub.publish_media(publisher, m, Instant::now(), &mut wake);
     }
     let player = hub.subscribe(&stream(), 1).unwrap();
     for m in [audio(40), inter(66), key(100), audio(110)] {
-        hub.publish_media(publisher, m, &mut wake);
+        hub.publish_media(publisher, m, Instant::now(), &mut wake);
     }
     let got = drain(&mut hub, player);
     assert_eq!(
@@ -168,9 +175,11 @@ fn the_gop_cache_is_bounded_by_bytes_and_duration() {
             ..HubConfig::default()
         });
         let mut wake = Vec::new();
-        let publisher = hub.start_publish(&stream(), &mut wake).unwrap();
+        let publisher = hub
+            .start_publish(&stream(), Instant::now(), &mut wake)
+            .unwrap();
         for m in [key(0), inter(33), inter(66)] {
-            hub.publish_media(publisher, m, &mut wake);
+            hub.publish_media(publisher, m, Instant::now(), &mut wake);
         }
         let player = hub.subscribe(&stream(), 1).unwrap();
         assert!(
@@ -184,10 +193,12 @@ fn the_gop_cache_is_bounded_by_bytes_and_duration() {
 fn audio_only_streams_do_not_wait_for_a_keyframe() {
     let mut hub = Hub::new(HubConfig::default());
     let mut wake = Vec::new();
-    let publisher = hub.start_publish(&stream(), &mut wake).unwrap();
-    hub.publish_media(publisher, audio(0), &mut wake);
+    let publisher = hub
+        .start_publish(&stream(), Instant::now(), &mut wake)
+        .unwrap();
+    hub.publish_media(publisher, audio(0), Instant::now(), &mut wake);
     let player = hub.subscribe(&stream(), 1).unwrap();
-    hub.publish_media(publisher, audio(21), &mut wake);
+    hub.publish_media(publisher, audio(21), Instant::now(), &mut wake);
     assert_eq!(
         media_timestamps(&drain(&mut hub, player)),
         [(MediaKind::Audio, 21)]
@@ -198,29 +209,35 @@ fn audio_only_streams_do_not_wait_for_a_keyframe() {
 fn a_second_publisher_on_a_key_is_refused_and_the_first_keeps_it() {
     let mut hub: Hub<u32> = Hub::new(HubConfig::default());
     let mut wake = Vec::new();
-    let first = hub.start_publish(&stream(), &mut wake).unwrap();
+    let first = hub
+        .start_publish(&stream(), Instant::now(), &mut wake)
+        .unwrap();
     assert_eq!(
-        hub.start_publish(&stream(), &mut wake),
+        hub.start_publish(&stream(), Instant::now(), &mut wake),
         Err(HubError::AlreadyPublishing(stream()))
     );
     assert!(hub.is_live(first));
     hub.stop_publish(first, &mut wake);
     assert!(!hub.is_live(first));
-    let second = hub.start_publish(&stream(), &mut wake).unwrap();
+    let second = hub
+        .start_publish(&stream(), Instant::now(), &mut wake)
+        .unwrap();
     assert!(
-        !hub.publish_media(first, key(0), &mut wake),
+        !hub.publish_media(first, key(0), Instant::now(), &mut wake),
         "a stale handle feeds nothing"
     );
-    assert!(hub.publish_media(second, key(0), &mut wake));
+    assert!(hub.publish_media(second, key(0), Instant::now(), &mut wake));
 }
 
 #[test]
 fn unpublish_tells_players_at_once_and_they_keep_waiting() {
     let mut hub = Hub::new(HubConfig::default());
     let mut wake = Vec::new();
-    let publisher = hub.start_publish(&stream(), &mut wake).unwrap();
+    let publisher = hub
+        .start_publish(&stream(), Instant::now(), &mut wake)
+        .unwrap();
     let player = hub.subscribe(&stream(), 3).unwrap();
-    hub.publish_media(publisher, key(0), &mut wake);
+    hub.publish_media(publisher, key(0), Instant::now(), &mut wake);
     drain(&mut hub, player);
     wake.clear();
     hub.stop_publish(publisher, &mut wake);
@@ -239,13 +256,15 @@ fn unpublish_tells_players_at_once_and_they_keep_waiting() {
 fn wakers_fire_only_when_a_queue_becomes_non_empty() {
     let mut hub = Hub::new(HubConfig::default());
     let mut wake = Vec::new();
-    let publisher = hub.start_publish(&stream(), &mut wake).unwrap();
+    let publisher = hub
+        .start_publish(&stream(), Instant::now(), &mut wake)
+        .unwrap();
     let player = hub.subscribe(&stream(), 9).unwrap();
-    hub.publish_media(publisher, key(0), &mut wake);
-    hub.publish_media(publisher, inter(33), &mut wake);
+    hub.publish_media(publisher, key(0), Instant::now(), &mut wake);
+    hub.publish_media(publisher, inter(33), Instant::now(), &mut wake);
     assert_eq!(wake, [9]);
     drain(&mut hub, player);
-    hub.publish_media(publisher, inter(66), &mut wake);
+    hub.publish_media(publisher, inter(66), Instant::now(), &mut wake);
     assert_eq!(wake, [9, 9]);
 }
 
@@ -258,16 +277,18 @@ fn a_stalled_player_drops_video_to_the_next_keyframe_but_keeps_audio() {
     };
     let mut hub = Hub::new(config);
     let mut wake = Vec::new();
-    let publisher = hub.start_publish(&stream(), &mut wake).unwrap();
+    let publisher = hub
+        .start_publish(&stream(), Instant::now(), &mut wake)
+        .unwrap();
     let player = hub.subscribe(&stream(), 1).unwrap();
-    hub.publish_media(publisher, video_header(), &mut wake);
-    hub.publish_media(publisher, key(0), &mut wake);
+    hub.publish_media(publisher, video_header(), Instant::now(), &mut wake);
+    hub.publish_media(publisher, key(0), Instant::now(), &mut wake);
     // The player reads nothing while 2 s of 3 KB frames and audio arrive.
     let mut ts = 0;
     for _ in 0..60 {
         ts += 33;
-        hub.publish_media(publisher, video(ts, 0x27, 3000), &mut wake);
-        hub.publish_media(publisher, audio(ts), &mut wake);
+        hub.publish_media(publisher, video(ts, 0x27, 3000), Instant::now(), &mut wake);
+        hub.publish_media(publisher, audio(ts), Instant::now(), &mut wake);
     }
     let got = drain(&mut hub, player);
     let audio_count = media_timestamps(&got)
@@ -285,9 +306,9 @@ fn a_stalled_player_drops_video_to_the_next_keyframe_but_keeps_audio() {
     );
     assert!(hub.streams()[0].dropped_messages > 0);
     // Caught up: inter frames stay dropped until a keyframe comes.
-    hub.publish_media(publisher, inter(3000), &mut wake);
-    hub.publish_media(publisher, key(3033), &mut wake);
-    hub.publish_media(publisher, inter(3066), &mut wake);
+    hub.publish_media(publisher, inter(3000), Instant::now(), &mut wake);
+    hub.publish_media(publisher, key(3033), Instant::now(), &mut wake);
+    hub.publish_media(publisher, inter(3066), Instant::now(), &mut wake);
     assert_eq!(
         media_timestamps(&drain(&mut hub, player)),
         [(MediaKind::Video, 3033), (MediaKind::Video, 3066)]
@@ -303,19 +324,21 @@ fn a_player_past_the_hard_bound_is_evicted_and_others_are_not() {
     };
     let mut hub = Hub::new(config);
     let mut wake = Vec::new();
-    let publisher = hub.start_publish(&stream(), &mut wake).unwrap();
+    let publisher = hub
+        .start_publish(&stream(), Instant::now(), &mut wake)
+        .unwrap();
     let stalled = hub.subscribe(&stream(), 1).unwrap();
     let reading = hub.subscribe(&stream(), 2).unwrap();
     for ts in 0..200 {
         // Audio is never dropped, so only eviction bounds a stalled player.
-        hub.publish_media(publisher, audio(ts), &mut wake);
+        hub.publish_media(publisher, audio(ts), Instant::now(), &mut wake);
         drain(&mut hub, reading);
     }
     let mut out = Vec::new();
     assert_eq!(hub.drain(stalled, &mut out), DrainStatus::Evicted);
     assert_eq!(hub.drain(stalled, &mut out), DrainStatus::Unknown);
     assert_eq!(hub.streams()[0].players, 1);
-    hub.publish_media(publisher, audio(500), &mut wake);
+    hub.publish_media(publisher, audio(500), Instant::now(), &mut wake);
     assert_eq!(drain(&mut hub, reading).len(), 1);
 }
 
@@ -334,7 +357,93 @@ fn stream_and_player_limits_are_enforced() {
         Err(HubError::TooManyPlayers(stream()))
     );
     assert_eq!(
-        hub.start_publish(&StreamKey::new("live", "other"), &mut wake),
+        hub.start_publish(&StreamKey::new("live", "other"), Instant::now(), &mut wake),
         Err(HubError::TooManyStreams)
     );
+}
+
+#[test]
+fn a_publish_on_a_busy_key_takes_over_once_the_old_publisher_is_idle() {
+    let t0 = Instant::now();
+    let mut hub = Hub::new(HubConfig::default());
+    let mut wake = Vec::new();
+    let old = hub.start_publish(&stream(), t0, &mut wake).unwrap();
+    let player = hub.subscribe(&stream(), 1).unwrap();
+    hub.publish_media(old, key(1000), t0, &mut wake);
+    // The old publisher sent media 1 s ago: still live, the new one is refused.
+    let soon = t0 + Duration::from_secs(1);
+    assert_eq!(
+        hub.start_publish(&stream(), soon, &mut wake),
+        Err(HubError::AlreadyPublishing(stream()))
+    );
+    // 2 s of silence (a network drop the old connection has not noticed): taken over.
+    let later = t0 + Duration::from_secs(2);
+    let new = hub.start_publish(&stream(), later, &mut wake).unwrap();
+    assert!(
+        !hub.publish_media(old, inter(1033), later, &mut wake),
+        "the old publisher is cut off"
+    );
+    assert!(hub.publish_media(new, video_header(), later, &mut wake));
+    assert!(hub.publish_media(new, key(0), later, &mut wake));
+    let got = drain(&mut hub, player);
+    assert!(
+        !got.contains(&Delivery::PublishStopped),
+        "players carry on seamlessly: {got:?}"
+    );
+    assert_eq!(
+        media_timestamps(&got),
+        [
+            (MediaKind::Video, 1000),
+            (MediaKind::Video, 1000),
+            (MediaKind::Video, 1000)
+        ],
+        "the new publisher's timestamps continue the stream's"
+    );
+}
+
+#[test]
+fn publish_conflict_policies() {
+    let t0 = Instant::now();
+    let far = t0 + Duration::from_secs(3600);
+    for (policy, taken) in [
+        (PublishConflict::Reject, false),
+        (PublishConflict::TakeOver, true),
+    ] {
+        let mut hub: Hub<u32> = Hub::new(HubConfig {
+            publish_conflict: policy,
+            ..HubConfig::default()
+        });
+        let mut wake = Vec::new();
+        hub.start_publish(&stream(), t0, &mut wake).unwrap();
+        assert_eq!(
+            hub.start_publish(&stream(), far, &mut wake).is_ok(),
+            taken,
+            "{policy:?}"
+        );
+    }
+}
+
+#[test]
+fn timestamps_never_go_backwards_for_a_player_across_a_republish() {
+    let mut hub = Hub::new(HubConfig::default());
+    let mut wake = Vec::new();
+    let player = hub.subscribe(&stream(), 1).unwrap();
+    let first = hub
+        .start_publish(&stream(), Instant::now(), &mut wake)
+        .unwrap();
+    for m in [key(0), inter(5000), inter(9000)] {
+        hub.publish_media(first, m, Instant::now(), &mut wake);
+    }
+    hub.stop_publish(first, &mut wake);
+    let second = hub
+        .start_publish(&stream(), Instant::now(), &mut wake)
+        .unwrap();
+    for m in [key(0), inter(33)] {
+        hub.publish_media(second, m, Instant::now(), &mut wake);
+    }
+    let stamps: Vec<u32> = media_timestamps(&drain(&mut hub, player))
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
+    assert_eq!(stamps, [0, 5000, 9000, 9000, 9033]);
 }

@@ -166,9 +166,14 @@ impl World {
         let mut wake = Vec::new();
         while let Some(event) = conn.server.poll_event() {
             moved = true;
-            match conn.membership.route(&mut self.hub, event, &mut wake) {
+            match conn.membership.route(&mut self.hub, event, now, &mut wake) {
                 Routed::Nothing => {}
                 Routed::Unpublished(params) => conn.unpublished.push(params.stream_key),
+                Routed::TakenOver(params) => {
+                    conn.unpublished.push(params.stream_key);
+                    self.close(i, "taken over");
+                    return true;
+                }
                 Routed::App(event) => {
                     let verdict = (self.policy)(&event);
                     match (event, verdict) {
