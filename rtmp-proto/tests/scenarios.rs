@@ -282,3 +282,51 @@ fn the_server_asks_a_publisher_to_reconnect() {
             description: "again".into(),
         }));
 }
+
+#[test]
+fn a_stale_publisher_is_closed_and_its_players_told() {
+    let mut world = World::default();
+    let player = world.play("stale");
+    world.run();
+    let publisher = started_publishing(&mut world, "stale");
+    send(&mut world, publisher, &[video(0, 0x17, 100)]);
+    // The publisher keeps the connection alive (answers pings) but sends no media.
+    world.advance(Duration::from_secs(29));
+    assert!(world.conns[publisher].closed.is_none());
+    world.advance(Duration::from_secs(2));
+    assert_eq!(
+        world.conns[publisher].closed.as_deref(),
+        Some("publisher sent no media within the publish idle timeout")
+    );
+    assert!(world.conns[player]
+        .status_codes()
+        .contains(&"NetStream.Play.UnpublishNotify"));
+    // The key is free again.
+    let next = started_publishing(&mut world, "stale");
+    assert!(world.conns[next].closed.is_none());
+}
+
+#[test]
+fn players_wait_out_the_republish_grace_then_get_play_stop() {
+    let mut world = World::default();
+    let player = world.play("grace");
+    world.run();
+    let first = started_publishing(&mut world, "grace");
+    send(&mut world, first, &[video(0, 0x17, 100)]);
+    world.close(first, "network lost");
+    world.advance(Duration::from_secs(5));
+    // Back within the grace period: the player is kept and gets the new stream.
+    let second = started_publishing(&mut world, "grace");
+    send(&mut world, second, &[video(0, 0x17, 100)]);
+    world.advance(Duration::from_secs(8));
+    assert!(!world.conns[player]
+        .status_codes()
+        .contains(&"NetStream.Play.Stop"));
+    // Gone for good: after the grace period the player is stopped.
+    world.conns[second].client.close_stream();
+    world.run();
+    world.advance(Duration::from_secs(11));
+    let codes = world.conns[player].status_codes();
+    assert_eq!(codes.last(), Some(&"NetStream.Play.Stop"), "{codes:?}");
+    assert!(world.hub.streams().is_empty(), "the player left the hub");
+}

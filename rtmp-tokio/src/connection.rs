@@ -8,8 +8,7 @@ use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 
@@ -19,9 +18,10 @@ const PULL_BELOW: usize = 256 * 1024;
 /// Most segments handed to one vectored write.
 const MAX_IOVECS: usize = 64;
 
-pub(crate) struct Connection<H> {
+pub(crate) struct Connection<H, S> {
     shared: Arc<Shared<H>>,
-    stream: TcpStream,
+    reader: ReadHalf<S>,
+    writer: WriteHalf<S>,
     session: ServerSession,
     ctx: SessionContext,
     /// Woken by the hub when a queue of this connection's players becomes non-empty.
@@ -30,19 +30,21 @@ pub(crate) struct Connection<H> {
     wake: Vec<Arc<Notify>>,
 }
 
-impl<H: RtmpHandler> Connection<H> {
+impl<H: RtmpHandler, S: AsyncRead + AsyncWrite + Unpin + Send> Connection<H, S> {
     pub(crate) fn new(
         shared: Arc<Shared<H>>,
-        stream: TcpStream,
+        stream: S,
         peer: SocketAddr,
         id: u64,
         seed: u64,
     ) -> Self {
         let session = ServerSession::new(shared.config.session.clone(), Instant::now(), seed);
         let notify = Arc::new(Notify::new());
+        let (reader, writer) = tokio::io::split(stream);
         Connection {
             shared,
-            stream,
+            reader,
+            writer,
             session,
             ctx: SessionContext {
                 session_id: id,
@@ -74,12 +76,14 @@ impl<H: RtmpHandler> Connection<H> {
     /// Runs the loop; `Ok` when the peer or the server ended it normally.
     async fn serve(&mut self, mut stop: watch::Receiver<bool>) -> Result<(), String> {
         let mut buf = vec![0u8; self.shared.config.read_buffer.max(1024)];
+        // Bytes written since the last flush: TLS streams buffer records until flushed.
+        let mut unflushed = false;
         loop {
             self.handle_events().await?;
             if self.membership.is_playing() && self.session.output().len() < PULL_BELOW {
                 let status = self
                     .membership
-                    .pull(&mut self.shared.hub(), &mut self.session);
+                    .pull(&mut self.shared.hub(), &mut self.session, Instant::now());
                 if status == DrainStatus::Evicted {
                     return Err("player fell too far behind: queue bound exceeded".into());
                 }
@@ -91,7 +95,7 @@ impl<H: RtmpHandler> Connection<H> {
                 .session
                 .poll_timeout()
                 .map(tokio::time::Instant::from_std);
-            let (mut reader, mut writer) = self.stream.split();
+            let (reader, writer) = (&mut self.reader, &mut self.writer);
             let session = &self.session;
             tokio::select! {
                 read = reader.read(&mut buf), if !session.is_closing() => match read {
@@ -103,12 +107,19 @@ impl<H: RtmpHandler> Connection<H> {
                     Err(e) => return Err(format!("read failed: {e}")),
                 },
                 written = async {
+                    if session.output().is_empty() {
+                        return writer.flush().await.map(|()| None);
+                    }
                     let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
                     let count = session.output().io_slices(&mut slices);
-                    writer.write_vectored(&slices[..count]).await
-                }, if !session.output().is_empty() => match written {
-                    Ok(0) => return Err("peer stopped accepting data".into()),
-                    Ok(n) => self.session.advance_output(n),
+                    writer.write_vectored(&slices[..count]).await.map(Some)
+                }, if !session.output().is_empty() || unflushed => match written {
+                    Ok(Some(0)) => return Err("peer stopped accepting data".into()),
+                    Ok(Some(n)) => {
+                        self.session.advance_output(n);
+                        unflushed = true;
+                    }
+                    Ok(None) => unflushed = false,
                     Err(e) => return Err(format!("write failed: {e}")),
                 },
                 () = self.notify.notified(), if self.membership.is_playing() => {}
@@ -233,7 +244,7 @@ impl<H: RtmpHandler> Connection<H> {
             tracing::info!(key = %StreamKey::new(&params.app, &params.stream_key), "unpublish");
             self.shared.handler.on_unpublish(&self.ctx, &params).await;
         }
-        let _ = self.stream.shutdown().await;
+        let _ = self.writer.shutdown().await;
         self.shared.handler.on_disconnect(&self.ctx).await;
     }
 }

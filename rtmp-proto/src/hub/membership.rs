@@ -145,15 +145,21 @@ impl<W: Clone> Membership<W> {
             .map(|(_, handle, _)| *handle)
     }
 
-    /// Moves what the hub queued for this connection's players into the session.
-    /// [`DrainStatus::Evicted`] means a player fell too far behind: close the connection.
-    pub fn pull(&mut self, hub: &mut Hub<W>, session: &mut ServerSession) -> DrainStatus {
+    /// Moves what the hub queued for this connection's players into the session at
+    /// `now`. [`DrainStatus::Evicted`] means a player fell too far behind: close the
+    /// connection.
+    pub fn pull(
+        &mut self,
+        hub: &mut Hub<W>,
+        session: &mut ServerSession,
+        now: Instant,
+    ) -> DrainStatus {
         for &(stream_id, player) in &self.playing {
             if hub.drain(player, &mut self.deliveries) == DrainStatus::Evicted {
                 return DrainStatus::Evicted;
             }
             for delivery in self.deliveries.drain(..) {
-                session.deliver(stream_id, &delivery);
+                session.deliver(now, stream_id, &delivery);
             }
         }
         DrainStatus::Open

@@ -49,6 +49,12 @@ pub struct SessionConfig {
     pub command_timeout: Duration,
     /// Time without input after which the session closes. Default 60 s.
     pub idle_timeout: Duration,
+    /// Time a publisher may send no media before it is closed as stale (its players
+    /// are told at once, and its key is free for a new publisher). Default 30 s.
+    pub publish_idle_timeout: Duration,
+    /// Time a player stays subscribed after its publisher left, waiting for it to come
+    /// back; then it is sent `NetStream.Play.Stop`. Default 10 s.
+    pub republish_grace: Duration,
     /// Input silence after which a Ping Request is sent; `None` sends none. Default 20 s.
     pub ping_interval: Option<Duration>,
     /// Time a ping may go unanswered (no input at all) before the session closes. Default 15 s.
@@ -71,6 +77,8 @@ impl Default for SessionConfig {
             connect_timeout: Duration::from_secs(10),
             command_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
+            publish_idle_timeout: Duration::from_secs(30),
+            republish_grace: Duration::from_secs(10),
             ping_interval: Some(Duration::from_secs(20)),
             ping_timeout: Duration::from_secs(15),
             server_version: "FMS/3,5,7,7009".into(),
@@ -151,6 +159,8 @@ pub enum SessionError {
     IdleTimeout,
     /// A ping went unanswered for [`SessionConfig::ping_timeout`].
     PingTimeout,
+    /// A publisher sent no media for [`SessionConfig::publish_idle_timeout`].
+    PublishIdle,
     /// A call went unanswered for [`SessionConfig::command_timeout`].
     CommandTimeout,
     /// The peer refused a call (its `_error` description).
@@ -180,6 +190,9 @@ impl fmt::Display for SessionError {
             SessionError::ConnectTimeout => f.write_str("no connect within the connection timeout"),
             SessionError::IdleTimeout => f.write_str("no input within the idle timeout"),
             SessionError::PingTimeout => f.write_str("peer did not answer a ping"),
+            SessionError::PublishIdle => {
+                f.write_str("publisher sent no media within the publish idle timeout")
+            }
             SessionError::CommandTimeout => f.write_str("peer did not answer a call in time"),
             SessionError::Rejected(reason) => write!(f, "peer refused a call: {reason}"),
             SessionError::ConnectRejected(reason) => write!(f, "connect rejected: {reason}"),

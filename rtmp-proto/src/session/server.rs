@@ -76,6 +76,10 @@ pub struct ServerSession {
     /// Input not yet processed because a request awaits the app's answer.
     held: BytesMut,
     streams: SmallVec<[(u32, Role); 2]>,
+    /// When media last arrived on a publishing stream.
+    last_media: Option<Instant>,
+    /// Playing streams whose publisher left, and since when (the republish grace).
+    orphaned: SmallVec<[(u32, Instant); 1]>,
     next_request: u32,
     next_stream_id: u32,
     app: String,
@@ -95,6 +99,8 @@ impl ServerSession {
             pending: SmallVec::new(),
             held: BytesMut::new(),
             streams: SmallVec::new(),
+            last_media: None,
+            orphaned: SmallVec::new(),
             next_request: 1,
             next_stream_id: 1,
             app: String::new(),
@@ -231,7 +237,26 @@ impl ServerSession {
         if let Some(oldest) = self.pending.iter().map(|p| p.since).min() {
             deadline = deadline.min(oldest + self.config.command_timeout);
         }
+        if let Some(last) = self.publishing_since_media() {
+            deadline = deadline.min(last + self.config.publish_idle_timeout);
+        }
+        if let Some(oldest) = self.orphaned.iter().map(|(_, since)| *since).min() {
+            deadline = deadline.min(oldest + self.config.republish_grace);
+        }
         Some(deadline)
+    }
+
+    /// When media last arrived, if a stream is publishing.
+    fn publishing_since_media(&self) -> Option<Instant> {
+        let publishing = self
+            .streams
+            .iter()
+            .any(|(_, role)| *role == Role::Publishing);
+        if publishing {
+            self.last_media
+        } else {
+            None
+        }
     }
 
     /// Applies the timers at `now`: pings, the connect and idle timeouts, and requests
@@ -253,6 +278,33 @@ impl ServerSession {
             .collect();
         for id in expired {
             self.reject(now, id, "the request was not answered in time");
+        }
+        if self
+            .publishing_since_media()
+            .is_some_and(|last| now >= last + self.config.publish_idle_timeout)
+        {
+            return Err(self.fail(SessionError::PublishIdle));
+        }
+        let grace = self.config.republish_grace;
+        let ended: SmallVec<[u32; 1]> = self
+            .orphaned
+            .iter()
+            .filter(|(_, since)| now >= *since + grace)
+            .map(|(id, _)| *id)
+            .collect();
+        for stream_id in ended {
+            self.orphaned.retain(|(id, _)| *id != stream_id);
+            self.link.send_status(
+                stream_id,
+                StatusLevel::Status,
+                "NetStream.Play.Stop",
+                "The stream was not published again.",
+            );
+            self.link
+                .send_user_control(UserControl::StreamEof(stream_id));
+            self.set_role(stream_id, Role::Idle);
+            self.events
+                .push_back(ServerEvent::PlayStopped { stream_id });
         }
         let result = self
             .link
@@ -276,6 +328,7 @@ impl ServerSession {
                 stream_key,
             } => {
                 self.set_role(stream_id, Role::Publishing);
+                self.last_media = Some(now);
                 self.link
                     .send_user_control(UserControl::StreamBegin(stream_id));
                 self.link.send_status(
@@ -361,11 +414,16 @@ impl ServerSession {
         self.link.send_command(0, &command);
     }
 
-    /// Sends a player what the hub queued for it on message stream `stream_id`.
-    /// Ignored unless that stream is playing.
-    pub fn deliver(&mut self, stream_id: u32, delivery: &Delivery) {
+    /// Sends a player what the hub queued for it on message stream `stream_id` at
+    /// `now`. Ignored unless that stream is playing.
+    pub fn deliver(&mut self, now: Instant, stream_id: u32, delivery: &Delivery) {
         if self.role(stream_id) != Some(Role::Playing) {
             return;
+        }
+        match delivery {
+            Delivery::PublishStarted => self.orphaned.retain(|(id, _)| *id != stream_id),
+            Delivery::PublishStopped => self.orphaned.push((stream_id, now)),
+            Delivery::Metadata(_) | Delivery::Media(_) => {}
         }
         let link = &mut self.link;
         match delivery {
@@ -478,6 +536,7 @@ impl ServerSession {
         match header.type_id {
             type_id::AUDIO | type_id::VIDEO => {
                 if self.role(header.stream_id) == Some(Role::Publishing) {
+                    self.last_media = Some(now);
                     let kind = if header.type_id == type_id::AUDIO {
                         MediaKind::Audio
                     } else {

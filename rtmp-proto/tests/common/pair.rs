@@ -211,7 +211,7 @@ impl World {
             }
         }
         if conn.membership.is_playing()
-            && conn.membership.pull(&mut self.hub, &mut conn.server) == DrainStatus::Evicted
+            && conn.membership.pull(&mut self.hub, &mut conn.server, now) == DrainStatus::Evicted
         {
             self.close(i, "evicted");
             return true;

@@ -428,9 +428,9 @@ fn play_flow_sends_start_statuses_and_deliveries() {
                 == Some("|RtmpSampleAccess")));
 
     let frame = MediaMessage::new(MediaKind::Video, 40, Bytes::from(vec![0x17u8; 10_000]));
-    session.deliver(1, &Delivery::Media(frame.clone().into()));
-    session.deliver(1, &Delivery::PublishStopped);
-    session.deliver(2, &Delivery::Media(frame.clone().into())); // not a playing stream: ignored
+    session.deliver(now, 1, &Delivery::Media(frame.clone().into()));
+    session.deliver(now, 1, &Delivery::PublishStopped);
+    session.deliver(now, 2, &Delivery::Media(frame.clone().into())); // not a playing stream: ignored
     let messages = reader.read(&mut session);
     assert_eq!(messages.len(), 3);
     assert_eq!(messages[0].header.type_id, type_id::VIDEO);
@@ -463,8 +463,8 @@ fn a_media_message_is_chunk_encoded_once_for_100_players() {
     let frame: crate::hub::SharedMedia =
         MediaMessage::new(MediaKind::Video, 99, Bytes::from(vec![0x27u8; 20_000])).into();
     for (session, _) in &mut players {
-        session.deliver(1, &Delivery::Media(frame.clone()));
-        session.deliver(1, &Delivery::Media(frame.clone()));
+        session.deliver(now, 1, &Delivery::Media(frame.clone()));
+        session.deliver(now, 1, &Delivery::Media(frame.clone()));
     }
     assert_eq!(
         frame.encodings(),
@@ -489,7 +489,7 @@ fn a_media_message_is_chunk_encoded_once_for_100_players() {
         now,
         &Script::new().connect("live").play("key").take(),
     );
-    other.deliver(1, &Delivery::Media(frame.clone()));
+    other.deliver(now, 1, &Delivery::Media(frame.clone()));
     assert_eq!(frame.encodings(), 2);
 }
 
