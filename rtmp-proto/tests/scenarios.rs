@@ -330,3 +330,82 @@ fn players_wait_out_the_republish_grace_then_get_play_stop() {
     assert_eq!(codes.last(), Some(&"NetStream.Play.Stop"), "{codes:?}");
     assert!(world.hub.streams().is_empty(), "the player left the hub");
 }
+
+#[test]
+fn pause_and_unpause_resume_from_a_keyframe_with_headers_resent() {
+    let mut world = World::default();
+    let publisher = started_publishing(&mut world, "pz");
+    send(&mut world, publisher, &headers());
+    let player = world.play("pz");
+    world.run();
+    send(&mut world, publisher, &[video(0, 0x17, 100), audio(10)]);
+    world.conns[player].client.pause(true, 10.0);
+    world.run();
+    let before = received(&world, player).len();
+    send(
+        &mut world,
+        publisher,
+        &[
+            video(33, 0x27, 100),
+            audio(40),
+            video(100, 0x17, 100),
+            audio(110),
+        ],
+    );
+    assert_eq!(
+        received(&world, player).len(),
+        before,
+        "nothing is sent while paused"
+    );
+    world.conns[player].client.pause(false, 10.0);
+    world.run();
+    send(&mut world, publisher, &[video(133, 0x27, 100)]);
+    let codes = world.conns[player].status_codes();
+    assert!(
+        codes.contains(&"NetStream.Pause.Notify") && codes.contains(&"NetStream.Unpause.Notify"),
+        "{codes:?}"
+    );
+    let resumed: Vec<MediaMessage> = received(&world, player).split_off(before);
+    let mut expected = headers().to_vec();
+    expected.extend([video(100, 0x17, 100), audio(110), video(133, 0x27, 100)]);
+    assert_eq!(
+        resumed, expected,
+        "headers again, then the GOP from its keyframe, then live"
+    );
+}
+
+#[test]
+fn receive_video_off_leaves_audio_and_on_resumes_at_a_keyframe() {
+    let mut world = World::default();
+    let publisher = started_publishing(&mut world, "rv");
+    let player = world.play("rv");
+    world.run();
+    send(&mut world, publisher, &[video(0, 0x17, 100)]);
+    world.conns[player].client.receive_video(false);
+    world.run();
+    send(
+        &mut world,
+        publisher,
+        &[audio(10), video(33, 0x27, 100), audio(40)],
+    );
+    world.conns[player].client.receive_video(true);
+    world.run();
+    send(
+        &mut world,
+        publisher,
+        &[video(66, 0x27, 100), video(100, 0x17, 100)],
+    );
+    let kinds: Vec<(MediaKind, u32)> = received(&world, player)
+        .iter()
+        .map(|m| (m.kind, m.timestamp))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (MediaKind::Video, 0),
+            (MediaKind::Audio, 10),
+            (MediaKind::Audio, 40),
+            (MediaKind::Video, 100)
+        ]
+    );
+}

@@ -128,6 +128,23 @@ impl<W: Clone> Membership<W> {
                     return Routed::Unpublished(params);
                 }
             }
+            ServerEvent::Pause {
+                stream_id, paused, ..
+            } => {
+                if let Some(player) = self.player(stream_id) {
+                    hub.set_paused(player, paused, wake);
+                }
+                return Routed::App(event);
+            }
+            ServerEvent::Receive {
+                stream_id,
+                audio,
+                video,
+            } => {
+                if let Some(player) = self.player(stream_id) {
+                    hub.set_receive(player, audio, video);
+                }
+            }
             ServerEvent::PlayStopped { stream_id } => {
                 if let Some(at) = self.playing.iter().position(|(s, _)| *s == stream_id) {
                     hub.unsubscribe(self.playing.remove(at).1);
@@ -136,6 +153,13 @@ impl<W: Clone> Membership<W> {
             other => return Routed::App(other),
         }
         Routed::Nothing
+    }
+
+    fn player(&self, stream_id: u32) -> Option<PlayerId> {
+        self.playing
+            .iter()
+            .find(|(s, _)| *s == stream_id)
+            .map(|(_, player)| *player)
     }
 
     fn publish_handle(&self, stream_id: u32) -> Option<PublishHandle> {

@@ -227,7 +227,38 @@ struct Player<W> {
     awaiting_start: bool,
     /// Fell behind and lost video: video waits for a keyframe (audio does not).
     skipping_video: bool,
+    /// Paused by the player: nothing is queued.
+    paused: bool,
+    /// `receiveAudio` / `receiveVideo`.
+    receive_audio: bool,
+    receive_video: bool,
     evicted: bool,
+}
+
+impl<W: Clone> Player<W> {
+    /// Queues what a player needs to start mid-stream: metadata, sequence headers,
+    /// then the cached GOP (or, without one, a wait for the next keyframe).
+    fn catch_up(&mut self, stream: &Stream) {
+        self.awaiting_start = stream.mid_stream && stream.gop.is_empty();
+        let mut no_wake = Vec::new();
+        let headers = [
+            stream.metadata.clone().map(Delivery::Metadata),
+            stream.video_header.clone().map(Delivery::Media),
+            stream.audio_header.clone().map(Delivery::Media),
+        ];
+        let gop = stream.gop.frames().cloned().map(Delivery::Media);
+        for delivery in headers.into_iter().flatten().chain(gop) {
+            enqueue(self, delivery, &mut no_wake);
+        }
+    }
+
+    fn wants(&self, kind: MediaKind) -> bool {
+        !self.paused
+            && match kind {
+                MediaKind::Audio => self.receive_audio,
+                MediaKind::Video => self.receive_video,
+            }
+    }
 }
 
 /// The stream registry and player queues. See the module docs.
@@ -427,7 +458,7 @@ impl<W: Clone> Hub<W> {
             let Some(player) = self.players.get_mut(id) else {
                 continue;
             };
-            if player.evicted {
+            if player.evicted || !player.wants(message.kind) {
                 continue;
             }
             if admit(player, &message, has_video, &config) {
@@ -464,24 +495,54 @@ impl<W: Clone> Hub<W> {
             waker,
             queue: VecDeque::new(),
             queued_bytes: 0,
-            // With a cached GOP the player starts at its keyframe; without one, a
-            // player joining mid-stream waits for the next keyframe.
-            awaiting_start: stream.mid_stream && stream.gop.is_empty(),
+            awaiting_start: false,
             skipping_video: false,
+            paused: false,
+            receive_audio: true,
+            receive_video: true,
             evicted: false,
         };
-        let mut no_wake = Vec::new();
-        let headers = [
-            stream.metadata.clone().map(Delivery::Metadata),
-            stream.video_header.clone().map(Delivery::Media),
-            stream.audio_header.clone().map(Delivery::Media),
-        ];
-        let gop = stream.gop.frames().cloned().map(Delivery::Media);
-        for delivery in headers.into_iter().flatten().chain(gop) {
-            enqueue(&mut player, delivery, &mut no_wake);
-        }
+        player.catch_up(stream);
         self.players.insert(id, player);
         Ok(id)
+    }
+
+    /// Pauses or resumes a player. A paused player is sent nothing (what was queued
+    /// is dropped); on resume it catches up like a new player — headers resent, then
+    /// the cached GOP from its keyframe — and is woken.
+    pub fn set_paused(&mut self, id: PlayerId, paused: bool, wake: &mut Vec<W>) {
+        let Some(player) = self.players.get_mut(&id) else {
+            return;
+        };
+        if player.paused == paused {
+            return;
+        }
+        player.paused = paused;
+        player.queue.clear();
+        player.queued_bytes = 0;
+        if !paused {
+            if let Some(stream) = self.streams.get(&player.stream) {
+                player.catch_up(stream);
+            }
+            wake.push(player.waker.clone());
+        }
+    }
+
+    /// Applies a player's `receiveAudio` / `receiveVideo`. Video switched back on
+    /// resumes at the next keyframe.
+    pub fn set_receive(&mut self, id: PlayerId, audio: Option<bool>, video: Option<bool>) {
+        let Some(player) = self.players.get_mut(&id) else {
+            return;
+        };
+        if let Some(audio) = audio {
+            player.receive_audio = audio;
+        }
+        if let Some(video) = video {
+            if video && !player.receive_video {
+                player.skipping_video = true;
+            }
+            player.receive_video = video;
+        }
     }
 
     /// Removes a player.

@@ -323,6 +323,36 @@ impl ClientSession {
         result.map_err(|e| self.fail(e))
     }
 
+    /// Pauses (`true`) or resumes playback; the server answers with a status.
+    pub fn pause(&mut self, paused: bool, position_ms: f64) {
+        self.play_command("pause", vec![paused.into(), position_ms.into()]);
+    }
+
+    /// Asks the server to send (or stop sending) audio.
+    pub fn receive_audio(&mut self, on: bool) {
+        self.play_command("receiveAudio", vec![on.into()]);
+    }
+
+    /// Asks the server to send (or stop sending) video.
+    pub fn receive_video(&mut self, on: bool) {
+        self.play_command("receiveVideo", vec![on.into()]);
+    }
+
+    /// Sends a command about the playing stream. Ignored unless playing.
+    fn play_command(&mut self, name: &str, arguments: Vec<Amf0Value>) {
+        if let (ClientIntent::Play { .. }, Phase::Active, Some(stream_id)) =
+            (&self.intent, self.phase, self.stream_id)
+        {
+            let command = Command {
+                name: name.into(),
+                transaction_id: 0.0,
+                command_object: Amf0Value::Null,
+                arguments,
+            };
+            self.link.send_command(stream_id, &command);
+        }
+    }
+
     /// Announces and applies a new outgoing chunk size (any time, also mid-stream).
     pub fn set_chunk_size(&mut self, size: u32) {
         self.link.set_chunk_size(size);

@@ -127,6 +127,24 @@ pub enum ServerEvent {
         /// Message stream id.
         stream_id: u32,
     },
+    /// A player paused (`paused: true`) or resumed playback of a stream.
+    Pause {
+        /// Message stream id.
+        stream_id: u32,
+        /// Paused or resumed.
+        paused: bool,
+        /// The player's position when it paused, in milliseconds.
+        position_ms: f64,
+    },
+    /// A player switched audio or video on or off (`receiveAudio` / `receiveVideo`).
+    Receive {
+        /// Message stream id.
+        stream_id: u32,
+        /// The new audio setting, if this changed it.
+        audio: Option<bool>,
+        /// The new video setting, if this changed it.
+        video: Option<bool>,
+    },
     /// Stream metadata from a publisher: an `onMetaData` data message payload
     /// (`@setDataFrame` already stripped), ready to send to players as it is.
     Metadata {

@@ -694,6 +694,52 @@ impl ServerSession {
                     self.stop_stream(stream_id);
                 }
             }
+            "pause" if self.role(message_stream) == Some(Role::Playing) => {
+                let paused = command
+                    .argument(0)
+                    .and_then(Amf0Value::as_bool)
+                    .unwrap_or(true);
+                let position_ms = command
+                    .argument(1)
+                    .and_then(Amf0Value::as_number)
+                    .unwrap_or(0.0);
+                let link = &mut self.link;
+                if paused {
+                    link.send_user_control(UserControl::StreamEof(message_stream));
+                    link.send_status(
+                        message_stream,
+                        StatusLevel::Status,
+                        "NetStream.Pause.Notify",
+                        "Paused.",
+                    );
+                } else {
+                    link.send_user_control(UserControl::StreamBegin(message_stream));
+                    link.send_status(
+                        message_stream,
+                        StatusLevel::Status,
+                        "NetStream.Unpause.Notify",
+                        "Unpaused.",
+                    );
+                }
+                self.events.push_back(ServerEvent::Pause {
+                    stream_id: message_stream,
+                    paused,
+                    position_ms,
+                });
+            }
+            "receiveAudio" | "receiveVideo" if self.role(message_stream) == Some(Role::Playing) => {
+                let on = command.argument(0).and_then(Amf0Value::as_bool);
+                let (audio, video) = if command.name == "receiveAudio" {
+                    (on, None)
+                } else {
+                    (None, on)
+                };
+                self.events.push_back(ServerEvent::Receive {
+                    stream_id: message_stream,
+                    audio,
+                    video,
+                });
+            }
             "closeStream" => self.stop_stream(message_stream),
             "deleteStream" => {
                 let stream_id = command
