@@ -188,6 +188,14 @@ pub struct StreamInfo {
     pub players: usize,
     /// Media messages received from publishers.
     pub media_messages: u64,
+    /// Media payload bytes received from publishers.
+    pub bytes_in: u64,
+    /// Video messages received.
+    pub video_frames: u64,
+    /// Audio messages received.
+    pub audio_frames: u64,
+    /// Average bitrate of the current publish, bits per second (0 when not publishing).
+    pub bitrate_bps: u64,
     /// Media messages dropped for slow players, in total.
     pub dropped_messages: u64,
 }
@@ -213,7 +221,13 @@ struct Stream {
     timeline_end: Option<u32>,
     /// What is added to the current publisher's timestamps (set by its first message).
     offset: Option<u32>,
+    /// When the current publish started, and the bytes it has sent.
+    publish_started: Option<Instant>,
+    publish_bytes: u64,
     media_messages: u64,
+    bytes_in: u64,
+    video_frames: u64,
+    audio_frames: u64,
     dropped_messages: u64,
 }
 
@@ -314,7 +328,12 @@ impl<W: Clone> Hub<W> {
                 last_media: None,
                 timeline_end: None,
                 offset: None,
+                publish_started: None,
+                publish_bytes: 0,
                 media_messages: 0,
+                bytes_in: 0,
+                video_frames: 0,
+                audio_frames: 0,
                 dropped_messages: 0,
             },
         );
@@ -372,6 +391,8 @@ impl<W: Clone> Hub<W> {
         }
         stream.publisher = Some(publish);
         stream.last_media = Some(now);
+        stream.publish_started = Some(now);
+        stream.publish_bytes = 0;
         Ok(PublishHandle {
             stream: stream_id,
             publish,
@@ -431,6 +452,13 @@ impl<W: Clone> Hub<W> {
         };
         stream.media_messages += 1;
         stream.last_media = Some(now);
+        let size = message.payload.len() as u64;
+        stream.bytes_in += size;
+        stream.publish_bytes += size;
+        match message.kind {
+            MediaKind::Video => stream.video_frames += 1,
+            MediaKind::Audio => stream.audio_frames += 1,
+        }
         let first = message.timestamp;
         let offset = *stream
             .offset
@@ -578,6 +606,10 @@ impl<W: Clone> Hub<W> {
                 publishing: s.publisher.is_some(),
                 players: s.players.len(),
                 media_messages: s.media_messages,
+                bytes_in: s.bytes_in,
+                video_frames: s.video_frames,
+                audio_frames: s.audio_frames,
+                bitrate_bps: s.bitrate_bps(),
                 dropped_messages: s.dropped_messages,
             })
             .collect()
@@ -585,6 +617,17 @@ impl<W: Clone> Hub<W> {
 }
 
 impl Stream {
+    /// Average bitrate of the current publish, from its start to its latest media.
+    fn bitrate_bps(&self) -> u64 {
+        match (self.publisher, self.publish_started, self.last_media) {
+            (Some(_), Some(start), Some(last)) => {
+                let millis = last.saturating_duration_since(start).as_millis().max(1) as u64;
+                self.publish_bytes.saturating_mul(8000) / millis
+            }
+            _ => 0,
+        }
+    }
+
     /// Forgets what the last publisher sent (its headers, GOP and timestamp offset).
     fn reset_publish(&mut self) {
         self.metadata = None;

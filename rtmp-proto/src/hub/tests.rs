@@ -447,3 +447,31 @@ fn timestamps_never_go_backwards_for_a_player_across_a_republish() {
         .collect();
     assert_eq!(stamps, [0, 5000, 9000, 9000, 9033]);
 }
+
+#[test]
+fn stream_stats_count_bytes_frames_and_bitrate() {
+    let t0 = Instant::now();
+    let mut hub: Hub<u32> = Hub::new(HubConfig::default());
+    let mut wake = Vec::new();
+    let publisher = hub.start_publish(&stream(), t0, &mut wake).unwrap();
+    hub.publish_media(publisher, video(0, 0x17, 1000), t0, &mut wake);
+    hub.publish_media(
+        publisher,
+        audio(20),
+        t0 + Duration::from_millis(500),
+        &mut wake,
+    );
+    hub.publish_media(
+        publisher,
+        video(1000, 0x27, 1000),
+        t0 + Duration::from_secs(1),
+        &mut wake,
+    );
+    let info = &hub.streams()[0];
+    assert_eq!(
+        (info.video_frames, info.audio_frames, info.media_messages),
+        (2, 1, 3)
+    );
+    assert_eq!(info.bytes_in, 2004);
+    assert_eq!(info.bitrate_bps, 2004 * 8, "2004 bytes over one second");
+}
