@@ -18,22 +18,27 @@
 //! - [`amf`]: AMF0 and AMF3 values, encode and decode.
 //! - [`handshake`]: the RTMP handshake, simple and digest forms, both roles.
 //! - [`chunk`]: the chunk stream decoder (reassembly) and encoder (header compression).
+//! - [`enhanced`]: Enhanced RTMP capability negotiation (FourCC lists and maps, capsEx).
 //! - [`flv`]: FLV files as tags, read and written without I/O.
 //! - [`message`]: RTMP message types, protocol control, user control and commands.
-//! - [`media`]: audio/video payload classification (keyframes, sequence headers).
+//! - [`media`]: the audio/video model: legacy and Enhanced RTMP tags, FourCCs, multitrack,
+//!   codec configuration records, and the classification fan-out relies on.
 //! - [`session`]: [`ServerSession`] and [`ClientSession`], the connection state machines.
 //! - [`hub`]: stream registry and per-player queues: the fan-out policy, with no locks and no I/O.
+//! - [`url`]: RTMP URLs split into host, port, `app`, `tcUrl` and stream name.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod amf;
 pub mod chunk;
+pub mod enhanced;
 pub mod flv;
 pub mod handshake;
 pub mod hub;
 pub mod media;
 pub mod message;
 pub mod session;
+pub mod url;
 
 mod rng;
 

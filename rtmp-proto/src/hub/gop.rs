@@ -36,12 +36,18 @@ pub(crate) struct GopCache {
 }
 
 impl GopCache {
-    /// Adds a published message: a keyframe starts a new GOP; coded frames extend
-    /// the current one (if any); headers and the rest are not cached here.
+    /// Adds a published message: a keyframe of the primary video track (0) starts a
+    /// new GOP; coded frames, other tracks' keyframes included, extend the current one
+    /// (if any); headers and the rest are not cached here.
     pub(crate) fn push(&mut self, message: &SharedMedia, limits: &GopLimits) {
+        let primary_keyframe = message.class == FrameClass::Keyframe
+            && message.tracks().iter().any(|(track, _)| *track == 0);
         match message.class {
-            FrameClass::Keyframe => self.clear(),
-            FrameClass::InterFrame | FrameClass::DisposableFrame | FrameClass::AudioFrame => {
+            FrameClass::Keyframe if primary_keyframe => self.clear(),
+            FrameClass::Keyframe
+            | FrameClass::InterFrame
+            | FrameClass::DisposableFrame
+            | FrameClass::AudioFrame => {
                 if self.frames.is_empty() {
                     return;
                 }

@@ -28,8 +28,9 @@ pub use gop::GopLimits;
 pub use membership::{Membership, Routed};
 pub use shared::SharedMedia;
 
-use crate::media::{FrameClass, MediaKind, MediaMessage};
+use crate::media::{ex_packet_type, FrameClass, MediaKind, MediaMessage};
 use bytes::Bytes;
+use smallvec::SmallVec;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -206,8 +207,9 @@ struct Stream {
     /// The current publish id, if live.
     publisher: Option<u64>,
     metadata: Option<Bytes>,
-    video_header: Option<SharedMedia>,
-    audio_header: Option<SharedMedia>,
+    /// Decoder configuration per (kind, track, packet type), in arrival order:
+    /// sequence headers, multichannel configurations, colorInfo metadata.
+    headers: SmallVec<[(HeaderKey, SharedMedia); 4]>,
     gop: GopCache,
     /// Whether coded frames have flowed since the publish began: players who join
     /// after that must start at a keyframe.
@@ -239,8 +241,9 @@ struct Player<W> {
     queued_bytes: usize,
     /// Joined mid-stream: video, and audio on streams with video, wait for a keyframe.
     awaiting_start: bool,
-    /// Fell behind and lost video: video waits for a keyframe (audio does not).
-    skipping_video: bool,
+    /// Video tracks this player has been sent a keyframe of: other tracks' (and, after
+    /// a drop, all tracks') inter frames wait for their next keyframe.
+    started: SmallVec<[u8; 2]>,
     /// Paused by the player: nothing is queued.
     paused: bool,
     /// `receiveAudio` / `receiveVideo`.
@@ -254,16 +257,43 @@ impl<W: Clone> Player<W> {
     /// then the cached GOP (or, without one, a wait for the next keyframe).
     fn catch_up(&mut self, stream: &Stream) {
         self.awaiting_start = stream.mid_stream && stream.gop.is_empty();
+        self.started.clear();
         let mut no_wake = Vec::new();
-        let headers = [
-            stream.metadata.clone().map(Delivery::Metadata),
-            stream.video_header.clone().map(Delivery::Media),
-            stream.audio_header.clone().map(Delivery::Media),
-        ];
-        let gop = stream.gop.frames().cloned().map(Delivery::Media);
-        for delivery in headers.into_iter().flatten().chain(gop) {
-            enqueue(self, delivery, &mut no_wake);
+        if let Some(metadata) = &stream.metadata {
+            enqueue(self, Delivery::Metadata(metadata.clone()), &mut no_wake);
         }
+        for (_, header) in &stream.headers {
+            enqueue(self, Delivery::Media(header.clone()), &mut no_wake);
+        }
+        for frame in stream.gop.frames() {
+            // Each video track of the GOP starts at its own keyframe.
+            let startable = match frame.class {
+                FrameClass::Keyframe => {
+                    self.start_tracks(frame);
+                    true
+                }
+                FrameClass::InterFrame | FrameClass::DisposableFrame => self.all_started(frame),
+                _ => true,
+            };
+            if startable && self.wants(frame.kind) {
+                enqueue(self, Delivery::Media(frame.clone()), &mut no_wake);
+            }
+        }
+    }
+
+    fn start_tracks(&mut self, keyframe: &MediaMessage) {
+        for (track, _) in keyframe.tracks() {
+            if !self.started.contains(&track) {
+                self.started.push(track);
+            }
+        }
+    }
+
+    fn all_started(&self, frame: &MediaMessage) -> bool {
+        frame
+            .tracks()
+            .iter()
+            .all(|(track, _)| self.started.contains(track))
     }
 
     fn wants(&self, kind: MediaKind) -> bool {
@@ -319,8 +349,7 @@ impl<W: Clone> Hub<W> {
                 key: key.clone(),
                 publisher: None,
                 metadata: None,
-                video_header: None,
-                audio_header: None,
+                headers: SmallVec::new(),
                 gop: GopCache::default(),
                 mid_stream: false,
                 has_video: false,
@@ -384,7 +413,7 @@ impl<W: Clone> Hub<W> {
             for id in &stream.players {
                 if let Some(player) = self.players.get_mut(id) {
                     player.awaiting_start = false;
-                    player.skipping_video = false;
+                    player.started.clear();
                     enqueue(player, Delivery::PublishStarted, wake);
                 }
             }
@@ -410,7 +439,7 @@ impl<W: Clone> Hub<W> {
         for id in &stream.players {
             if let Some(player) = self.players.get_mut(id) {
                 player.awaiting_start = false;
-                player.skipping_video = false;
+                player.started.clear();
                 enqueue(player, Delivery::PublishStopped, wake);
             }
         }
@@ -466,16 +495,16 @@ impl<W: Clone> Hub<W> {
         message.timestamp = message.timestamp.wrapping_add(offset);
         stream.timeline_end = Some(message.timestamp);
         let message = SharedMedia::from(message);
-        match (message.class, message.kind) {
-            (FrameClass::SequenceHeader, MediaKind::Video) => {
-                stream.video_header = Some(message.clone())
-            }
-            (FrameClass::SequenceHeader, MediaKind::Audio) => {
-                stream.audio_header = Some(message.clone())
-            }
-            (FrameClass::Keyframe | FrameClass::InterFrame | FrameClass::DisposableFrame, _)
-            | (FrameClass::AudioFrame, _) => stream.mid_stream = true,
-            (FrameClass::Other, _) => {}
+        let packet_type = ex_packet_type(message.kind, &message.payload);
+        let is_color_info = message.kind == MediaKind::Video && packet_type == Some(VIDEO_METADATA);
+        match message.class {
+            FrameClass::SequenceHeader => stream.keep_header(&message, packet_type),
+            FrameClass::Other if is_color_info => stream.keep_header(&message, packet_type),
+            FrameClass::Keyframe
+            | FrameClass::InterFrame
+            | FrameClass::DisposableFrame
+            | FrameClass::AudioFrame => stream.mid_stream = true,
+            FrameClass::Other => {}
         }
         if message.kind == MediaKind::Video {
             stream.has_video = true;
@@ -524,7 +553,7 @@ impl<W: Clone> Hub<W> {
             queue: VecDeque::new(),
             queued_bytes: 0,
             awaiting_start: false,
-            skipping_video: false,
+            started: SmallVec::new(),
             paused: false,
             receive_audio: true,
             receive_video: true,
@@ -567,7 +596,7 @@ impl<W: Clone> Hub<W> {
         }
         if let Some(video) = video {
             if video && !player.receive_video {
-                player.skipping_video = true;
+                player.started.clear();
             }
             player.receive_video = video;
         }
@@ -616,7 +645,28 @@ impl<W: Clone> Hub<W> {
     }
 }
 
+/// Most decoder configuration messages kept per stream (tracks × header kinds).
+const MAX_HEADERS: usize = 32;
+
+/// Which decoder configuration a message is: kind, track, E-RTMP packet type (0 legacy).
+type HeaderKey = (MediaKind, u8, u8);
+
+/// The video packet type of E-RTMP metadata (colorInfo).
+const VIDEO_METADATA: u8 = 4;
+
 impl Stream {
+    /// Keeps a decoder configuration message for late joiners, replacing the previous
+    /// one of the same kind, track and type.
+    fn keep_header(&mut self, message: &SharedMedia, packet_type: Option<u8>) {
+        let track = message.tracks().first().map_or(0, |(track, _)| *track);
+        let key = (message.kind, track, packet_type.unwrap_or(0));
+        if let Some(entry) = self.headers.iter_mut().find(|(k, _)| *k == key) {
+            entry.1 = message.clone();
+        } else if self.headers.len() < MAX_HEADERS {
+            self.headers.push((key, message.clone()));
+        }
+    }
+
     /// Average bitrate of the current publish, from its start to its latest media.
     fn bitrate_bps(&self) -> u64 {
         match (self.publisher, self.publish_started, self.last_media) {
@@ -631,8 +681,7 @@ impl Stream {
     /// Forgets what the last publisher sent (its headers, GOP and timestamp offset).
     fn reset_publish(&mut self) {
         self.metadata = None;
-        self.video_header = None;
-        self.audio_header = None;
+        self.headers.clear();
         self.gop.clear();
         self.mid_stream = false;
         self.has_video = false;
@@ -648,7 +697,7 @@ fn live_stream(streams: &mut HashMap<u64, Stream>, handle: PublishHandle) -> Opt
 }
 
 /// Decides whether `player` gets `message` now, updating its keyframe gates.
-fn admit<W>(
+fn admit<W: Clone>(
     player: &mut Player<W>,
     message: &MediaMessage,
     has_video: bool,
@@ -658,14 +707,13 @@ fn admit<W>(
         FrameClass::SequenceHeader | FrameClass::Other => true,
         FrameClass::AudioFrame => !(player.awaiting_start && has_video),
         FrameClass::Keyframe => {
-            let admitted = player.queued_bytes <= config.video_drop_bytes;
-            if admitted {
-                player.awaiting_start = false;
-                player.skipping_video = false;
-            } else {
-                player.skipping_video = true;
+            if player.queued_bytes > config.video_drop_bytes {
+                player.started.clear();
+                return false;
             }
-            admitted
+            player.awaiting_start = false;
+            player.start_tracks(message);
+            true
         }
         FrameClass::InterFrame | FrameClass::DisposableFrame => {
             let limit = if message.class == FrameClass::DisposableFrame {
@@ -673,11 +721,13 @@ fn admit<W>(
             } else {
                 config.video_drop_bytes
             };
-            if player.awaiting_start || player.skipping_video {
+            if player.awaiting_start || !player.all_started(message) {
                 false
             } else if player.queued_bytes > limit {
                 // A lost inter frame breaks the rest of its GOP: skip to the next keyframe.
-                player.skipping_video = message.class == FrameClass::InterFrame;
+                if message.class == FrameClass::InterFrame {
+                    player.started.clear();
+                }
                 false
             } else {
                 true
