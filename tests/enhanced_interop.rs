@@ -7,6 +7,8 @@ mod common;
 
 use common::ffmpeg::*;
 use common::server::TestServer;
+use rtmp_rs::proto::enhanced::EnhancedRtmpMode;
+use rtmp_rs::proto::SessionConfig;
 use rtmp_rs::{RtmpHandler, ServerConfig};
 use std::path::Path;
 use std::time::Duration;
@@ -165,4 +167,62 @@ fn h264_eac3() {
 fn two_h264_tracks_and_aac_as_multitrack() {
     let Some(ff) = require_ffmpeg() else { return };
     relay(&ff, &two_h264_tracks_aac_flv(), "multitrack", &[]);
+}
+
+fn server_in(mode: EnhancedRtmpMode) -> TestServer {
+    let session = SessionConfig {
+        enhanced_mode: mode,
+        ..SessionConfig::default()
+    };
+    TestServer::start(ServerConfig::default().session_config(session), Open)
+}
+
+fn publish_once(ff: &Path, input: &Path, url: &str, extra: &[&str]) -> (bool, String) {
+    let mut args: Vec<String> = vec![
+        "-i".into(),
+        input.display().to_string(),
+        "-c".into(),
+        "copy".into(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args.extend(["-f".into(), "flv".into(), url.to_owned()]);
+    let mut publisher = spawn_ffmpeg(ff, &args);
+    let status = publisher
+        .wait_timeout(Duration::from_secs(30))
+        .expect("ffmpeg finishes");
+    (status.success(), publisher.stderr_text())
+}
+
+#[test]
+fn legacy_only_refuses_an_enhanced_publish_with_a_clear_status() {
+    let Some(ff) = require_ffmpeg() else { return };
+    let server = server_in(EnhancedRtmpMode::LegacyOnly);
+    let (ok, stderr) = publish_once(&ff, &hevc_opus_flv(), &server.url("live", "hevc"), &[]);
+    assert!(!ok, "FFmpeg's HEVC publish must fail");
+    assert!(
+        stderr.contains("accepts legacy RTMP only"),
+        "FFmpeg shows the reason: {stderr}"
+    );
+    let (ok, stderr) = publish_once(&ff, &h264_aac_flv(), &server.url("live", "h264"), &[]);
+    assert!(ok, "legacy H.264 + AAC is still accepted: {stderr}");
+}
+
+#[test]
+fn enhanced_only_rejects_a_legacy_client() {
+    let Some(ff) = require_ffmpeg() else { return };
+    let server = server_in(EnhancedRtmpMode::EnhancedOnly);
+    let (ok, stderr) = publish_once(&ff, &h264_aac_flv(), &server.url("live", "legacy"), &[]);
+    assert!(!ok, "a client that announces nothing is refused");
+    assert!(
+        stderr.contains("requires Enhanced RTMP"),
+        "FFmpeg shows the reason: {stderr}"
+    );
+    let negotiated = ["-rtmp_enhanced_codecs", "hvc1,Opus"];
+    let (ok, stderr) = publish_once(
+        &ff,
+        &hevc_opus_flv(),
+        &server.url("live", "enhanced"),
+        &negotiated,
+    );
+    assert!(ok, "a client that negotiates E-RTMP is served: {stderr}");
 }

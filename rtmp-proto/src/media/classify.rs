@@ -108,6 +108,33 @@ pub fn ex_packet_type(kind: MediaKind, payload: &[u8]) -> Option<u8> {
     }
 }
 
+/// The FourCC of the first track of an Enhanced message (`None` for legacy
+/// messages, command frames and unreadable ones).
+pub fn first_fourcc(kind: MediaKind, payload: &[u8]) -> Option<[u8; 4]> {
+    let &first = payload.first()?;
+    ex_packet_type(kind, payload)?;
+    let (multitrack, is_command) = match kind {
+        MediaKind::Video => (VIDEO_MULTITRACK, (first >> 4) & 0x07 == 5),
+        MediaKind::Audio => (AUDIO_MULTITRACK, false),
+    };
+    let mut r = Reader::new(payload.get(1..).unwrap_or_default());
+    let packet_type = ex::read_mod_ex(&mut r, first & 0x0F, |_| {}).ok()?;
+    if is_command && packet_type != VIDEO_METADATA {
+        return None;
+    }
+    let Ok(Layout::Known(layout, _)) =
+        ex::read_multitrack(&mut r, packet_type, multitrack, |_| true)
+    else {
+        return None;
+    };
+    let mut fourcc = None;
+    let _ = ex::walk_tracks(&mut r, layout, |_, code, _| {
+        fourcc.get_or_insert(code);
+        Ok(())
+    });
+    fourcc
+}
+
 /// The tracks a video message carries, each with the class of its part.
 ///
 /// Every track of a message shares its frame type and packet type, so each gets

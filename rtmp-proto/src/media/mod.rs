@@ -30,7 +30,8 @@ use bytes::Bytes;
 
 pub use audio::{AudioTag, EnhancedAudioData, MultichannelConfig};
 pub use classify::{
-    audio_tracks, classify_audio, classify_video, ex_packet_type, video_tracks, TrackClasses,
+    audio_tracks, classify_audio, classify_video, ex_packet_type, first_fourcc, video_tracks,
+    TrackClasses,
 };
 pub use fourcc::{AudioFourCc, VideoFourCc};
 pub use video::{EnhancedVideoData, VideoCommand, VideoFrameType, VideoTag};

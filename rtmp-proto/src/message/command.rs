@@ -2,6 +2,7 @@
 
 use super::MessageError;
 use crate::amf::{self, Amf0Value, Amf3Value, AmfLimits, AmfObject};
+use crate::enhanced::ClientCapabilities;
 use bytes::{Bytes, BytesMut};
 
 /// A command message: name, transaction id, command object, then arguments.
@@ -158,6 +159,8 @@ pub struct ConnectParams {
     pub properties: AmfObject,
     /// Optional user arguments after the command object.
     pub arguments: Vec<Amf0Value>,
+    /// What the client announced of Enhanced RTMP; `None` for a legacy connect.
+    pub enhanced: Option<ClientCapabilities>,
 }
 
 impl ConnectParams {
@@ -202,6 +205,7 @@ impl ConnectParams {
                 .unwrap_or(0.0),
             tc_url,
             arguments: command.arguments.clone(),
+            enhanced: ClientCapabilities::from_connect(&properties),
             properties,
         }
     }

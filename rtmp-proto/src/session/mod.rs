@@ -13,6 +13,7 @@ pub use server::ServerSession;
 
 use crate::amf::AmfLimits;
 use crate::chunk::{ChunkError, ChunkLimits};
+use crate::enhanced::{EnhancedRtmpMode, EnhancedServerCapabilities};
 use crate::handshake::HandshakeError;
 use crate::media::MediaMessage;
 use crate::message::{ConnectParams, MessageError, PlayParams, PublishParams};
@@ -61,6 +62,11 @@ pub struct SessionConfig {
     pub ping_timeout: Duration,
     /// `fmsVer` reported in the connect result.
     pub server_version: String,
+    /// How Enhanced RTMP is treated.
+    pub enhanced_mode: EnhancedRtmpMode,
+    /// The codecs and extended capabilities stated to clients (and accepted from
+    /// publishers) in Enhanced RTMP.
+    pub enhanced_capabilities: EnhancedServerCapabilities,
 }
 
 impl Default for SessionConfig {
@@ -82,6 +88,8 @@ impl Default for SessionConfig {
             ping_interval: Some(Duration::from_secs(20)),
             ping_timeout: Duration::from_secs(15),
             server_version: "FMS/3,5,7,7009".into(),
+            enhanced_mode: EnhancedRtmpMode::default(),
+            enhanced_capabilities: EnhancedServerCapabilities::default(),
         }
     }
 }
@@ -183,7 +191,7 @@ pub enum SessionError {
     CommandTimeout,
     /// The peer refused a call (its `_error` description).
     Rejected(String),
-    /// The app rejected the connection.
+    /// The app (or the Enhanced RTMP mode) rejected the connection.
     ConnectRejected(String),
     /// More than [`SessionConfig::max_pending_output`] bytes waited unwritten.
     OutputOverflow {

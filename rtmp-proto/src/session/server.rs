@@ -4,6 +4,7 @@ use super::link::{csid, Incoming, Link};
 use super::{OutputQueue, RequestId, ServerEvent, SessionConfig, SessionError};
 use crate::amf::{Amf0Value, AmfObject};
 use crate::chunk::RawMessage;
+use crate::enhanced::EnhancedRtmpMode;
 use crate::handshake::ServerHandshake;
 use crate::hub::Delivery;
 use crate::media::{MediaKind, MediaMessage};
@@ -490,10 +491,13 @@ impl ServerSession {
     fn accept_connect(&mut self, transaction_id: f64, object_encoding: f64) {
         self.phase = Phase::Connected;
         self.link.send_link_settings(&self.config);
-        let properties = AmfObject::new()
+        let mut properties = AmfObject::new()
             .with("fmsVer", self.config.server_version.as_str())
             .with("capabilities", 31.0)
             .with("mode", 1.0);
+        if self.config.enhanced_mode != EnhancedRtmpMode::LegacyOnly {
+            self.config.enhanced_capabilities.write_to(&mut properties);
+        }
         let mut info = Command::status_info(
             StatusLevel::Status,
             "NetConnection.Connect.Success",
@@ -537,6 +541,10 @@ impl ServerSession {
             type_id::AUDIO | type_id::VIDEO => {
                 if self.role(header.stream_id) == Some(Role::Publishing) {
                     self.last_media = Some(now);
+                    if let Some(refusal) = self.media_refusal(header.type_id, &payload) {
+                        self.refuse_publish(header.stream_id, &refusal);
+                        return Ok(());
+                    }
                     let kind = if header.type_id == type_id::AUDIO {
                         MediaKind::Audio
                     } else {
@@ -571,6 +579,43 @@ impl ServerSession {
             other => tracing::debug!(type_id = other, "message type not handled: ignored"),
         }
         Ok(())
+    }
+
+    /// Why this server does not take this media, if it does not: Enhanced media in
+    /// `LegacyOnly` mode, or an Enhanced codec outside the stated capabilities.
+    fn media_refusal(&self, type_id: u8, payload: &Bytes) -> Option<String> {
+        let fourcc = enhanced_fourcc(type_id, payload)?;
+        if self.config.enhanced_mode == EnhancedRtmpMode::LegacyOnly {
+            return Some("this server accepts legacy RTMP only, not Enhanced RTMP media".into());
+        }
+        let fourcc = fourcc?;
+        let caps = &self.config.enhanced_capabilities;
+        let accepted = if type_id == type_id::VIDEO {
+            caps.accepts_video(&fourcc)
+        } else {
+            caps.accepts_audio(&fourcc)
+        };
+        (!accepted).then(|| {
+            format!(
+                "codec {} is not accepted by this server",
+                String::from_utf8_lossy(&fourcc)
+            )
+        })
+    }
+
+    /// Ends a publish the server will not carry, telling the publisher why; the
+    /// connection stays, so the publisher gets to read the reason.
+    fn refuse_publish(&mut self, stream_id: u32, reason: &str) {
+        tracing::info!(stream_id, reason, "publish refused");
+        self.link.send_status(
+            stream_id,
+            StatusLevel::Error,
+            "NetStream.Publish.Failed",
+            reason,
+        );
+        self.set_role(stream_id, Role::Idle);
+        self.events
+            .push_back(ServerEvent::PublishStopped { stream_id });
     }
 
     /// Data messages: `@setDataFrame` / `onMetaData` from a publisher become metadata.
@@ -610,8 +655,14 @@ impl ServerSession {
                     },
                 );
                 self.phase = Phase::Connecting;
-                self.events
-                    .push_back(ServerEvent::ConnectRequest { id, params });
+                if self.config.enhanced_mode == EnhancedRtmpMode::EnhancedOnly
+                    && params.enhanced.is_none()
+                {
+                    self.reject(now, id, "this server requires Enhanced RTMP (announce fourCcList or FourCcInfoMaps)");
+                } else {
+                    self.events
+                        .push_back(ServerEvent::ConnectRequest { id, params });
+                }
             } else {
                 tracing::debug!(command = %command.name, "command before connect: ignored");
             }
@@ -803,6 +854,25 @@ impl ServerSession {
         }
         self.set_role(stream_id, Role::Idle);
     }
+}
+
+/// For Enhanced media: `Some(codec)`, the FourCC of its (first) track when the
+/// message names one; `None` for legacy media.
+fn enhanced_fourcc(type_id: u8, payload: &Bytes) -> Option<Option<[u8; 4]>> {
+    let first = *payload.first()?;
+    let kind = if type_id == type_id::VIDEO {
+        MediaKind::Video
+    } else {
+        MediaKind::Audio
+    };
+    let is_ex = match kind {
+        MediaKind::Video => first & 0x80 != 0,
+        MediaKind::Audio => first >> 4 == 9,
+    };
+    if !is_ex {
+        return None;
+    }
+    Some(crate::media::first_fourcc(kind, payload))
 }
 
 /// The AMF0 string a payload starts with, if it starts with one.

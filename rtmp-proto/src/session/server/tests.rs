@@ -884,3 +884,174 @@ mod split_property {
         }
     }
 }
+
+mod enhanced_negotiation {
+    use super::*;
+    use crate::enhanced::{EnhancedRtmpMode, EnhancedServerCapabilities, FourCcCapability};
+    use crate::media::fourcc::{AudioFourCc, VideoFourCc};
+
+    fn session_with(mode: EnhancedRtmpMode, caps: EnhancedServerCapabilities) -> ServerSession {
+        let config = SessionConfig {
+            enhanced_mode: mode,
+            enhanced_capabilities: caps,
+            ..SessionConfig::default()
+        };
+        ServerSession::new(config, Instant::now(), 1)
+    }
+
+    fn enhanced_connect(script: &mut Script) -> &mut Script {
+        let object = AmfObject::new()
+            .with("app", "live")
+            .with("tcUrl", "rtmp://host/live")
+            .with(
+                "fourCcList",
+                Amf0Value::StrictArray(vec!["hvc1".into(), "Opus".into()]),
+            );
+        script.command(0, "connect", 1.0, object.into(), vec![])
+    }
+
+    #[test]
+    fn auto_mode_states_capabilities_in_the_connect_result() {
+        let now = Instant::now();
+        let mut session = session_with(
+            EnhancedRtmpMode::Auto,
+            EnhancedServerCapabilities::default(),
+        );
+        let mut reader = Reader::new();
+        let events = feed_accepting(
+            &mut session,
+            now,
+            &enhanced_connect(&mut Script::new()).take(),
+        );
+        let Some(ServerEvent::ConnectRequest { params, .. }) = events.get(1) else {
+            panic!("{events:?}")
+        };
+        assert_eq!(
+            params.enhanced.as_ref().map(|c| c.fourcc_list.clone()),
+            Some(vec!["hvc1".into(), "Opus".into()])
+        );
+        let result = reader.commands(&mut session).remove(0);
+        let props = result.command_object.as_object().unwrap();
+        let video = props
+            .get("videoFourCcInfoMap")
+            .and_then(Amf0Value::as_object)
+            .unwrap();
+        assert_eq!(
+            video.get("hvc1"),
+            Some(&Amf0Value::Number(4.0)),
+            "CanForward"
+        );
+        assert_eq!(props.get("capsEx"), Some(&Amf0Value::Number(15.0)));
+    }
+
+    #[test]
+    fn enhanced_only_rejects_a_legacy_connect() {
+        let now = Instant::now();
+        let mut session = session_with(
+            EnhancedRtmpMode::EnhancedOnly,
+            EnhancedServerCapabilities::default(),
+        );
+        let mut reader = Reader::new();
+        let refused = session.handle_input(now, &Script::new().connect("live").take());
+        assert!(
+            matches!(refused, Err(SessionError::ConnectRejected(_))),
+            "{refused:?}"
+        );
+        assert!(!events(&mut session)
+            .iter()
+            .any(|e| matches!(e, ServerEvent::ConnectRequest { .. })));
+        let answer = reader.commands(&mut session).pop().unwrap();
+        assert_eq!(answer.name, "_error");
+        assert_eq!(status_code(&answer), Some("NetConnection.Connect.Rejected"));
+        assert!(session.is_closing());
+        let mut session = session_with(
+            EnhancedRtmpMode::EnhancedOnly,
+            EnhancedServerCapabilities::default(),
+        );
+        let events = feed_accepting(
+            &mut session,
+            now,
+            &enhanced_connect(&mut Script::new()).take(),
+        );
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, ServerEvent::ConnectRequest { .. })),
+            "an E-RTMP client is served"
+        );
+    }
+
+    fn publishing(session: &mut ServerSession, now: Instant) -> (Script, Reader) {
+        let mut script = Script::new();
+        let mut reader = Reader::new();
+        feed_accepting(session, now, &script.connect("live").publish("key").take());
+        reader.read(session);
+        (script, reader)
+    }
+
+    #[test]
+    fn legacy_only_refuses_enhanced_media_with_a_clear_status() {
+        let now = Instant::now();
+        let mut session = session_with(
+            EnhancedRtmpMode::LegacyOnly,
+            EnhancedServerCapabilities::default(),
+        );
+        let (mut script, mut reader) = publishing(&mut session, now);
+        // Legacy H.264 is fine.
+        assert!(session
+            .handle_input(now, &script.video(0, 0x17, 10).take())
+            .is_ok());
+        // Ex HEVC SequenceStart is not.
+        script.message(
+            6,
+            0,
+            type_id::VIDEO,
+            1,
+            Bytes::from_static(b"\x90hvc1\x01\x02"),
+        );
+        let evs = feed_accepting(&mut session, now, &script.take());
+        assert_eq!(
+            evs.last(),
+            Some(&ServerEvent::PublishStopped { stream_id: 1 }),
+            "the publish is ended"
+        );
+        let status = reader.commands(&mut session).pop().unwrap();
+        assert_eq!(status_code(&status), Some("NetStream.Publish.Failed"));
+        // The connection stays; further media of that stream goes nowhere.
+        assert!(!session.is_closing());
+        let evs = feed_accepting(&mut session, now, &script.video(40, 0x17, 10).take());
+        assert!(evs.is_empty(), "{evs:?}");
+    }
+
+    #[test]
+    fn codecs_outside_the_capabilities_are_refused() {
+        let now = Instant::now();
+        let caps = EnhancedServerCapabilities::minimal()
+            .with_video_codec(VideoFourCc::Hevc, FourCcCapability::forward())
+            .with_audio_codec(AudioFourCc::Opus, FourCcCapability::forward());
+        let mut session = session_with(EnhancedRtmpMode::Auto, caps);
+        let (mut script, mut reader) = publishing(&mut session, now);
+        script.message(6, 0, type_id::VIDEO, 1, Bytes::from_static(b"\x90hvc1\x01"));
+        script.message(4, 0, type_id::AUDIO, 1, Bytes::from_static(b"\x90Opus\x01"));
+        let evs = feed_accepting(&mut session, now, &script.take());
+        assert_eq!(evs.len(), 2, "HEVC and Opus are accepted: {evs:?}");
+        script.message(6, 0, type_id::VIDEO, 1, Bytes::from_static(b"\x90av01\x81"));
+        let evs = feed_accepting(&mut session, now, &script.take());
+        assert_eq!(
+            evs,
+            [ServerEvent::PublishStopped { stream_id: 1 }],
+            "AV1 is refused"
+        );
+        let status = reader.commands(&mut session).pop().unwrap();
+        let description = status.argument(0).and_then(|o| {
+            o.as_object()?
+                .get("description")?
+                .as_str()
+                .map(str::to_owned)
+        });
+        assert_eq!(
+            description.as_deref(),
+            Some("codec av01 is not accepted by this server")
+        );
+    }
+}
