@@ -1,6 +1,8 @@
 //! The RTMP server: `cargo run --release --example server [-- --bind ADDR]`.
 //!
 //! Accepts every publish and play; streams are routed by `app/stream-key`.
+//! With `--tls-cert PEM --tls-key PEM` it serves RTMPS too: on `--tls-bind ADDR`
+//! beside plain RTMP, or alone on `--bind` without `--tls-bind`.
 //! Set `RUST_LOG=debug` for per-message detail.
 
 use rtmp_rs::{RtmpHandler, RtmpServer, ServerConfig};
@@ -11,27 +13,76 @@ struct OpenServer;
 
 impl RtmpHandler for OpenServer {}
 
-fn parse_args() -> Result<SocketAddr, String> {
+const USAGE: &str = "usage: server [--bind ADDR] [--tls-cert PEM --tls-key PEM [--tls-bind ADDR]]
+
+  --bind ADDR      listen address (default 0.0.0.0:1935)
+  --tls-cert PEM   certificate chain for RTMPS (needs --tls-key)
+  --tls-key PEM    private key for RTMPS
+  --tls-bind ADDR  serve RTMPS here, plain RTMP on --bind (e.g. 0.0.0.0:443);
+                   without it, --bind serves RTMPS only";
+
+fn parse_args() -> Result<ServerConfig, Box<dyn std::error::Error>> {
     let mut bind: SocketAddr = "0.0.0.0:1935".parse().expect("valid literal");
+    let (mut tls_bind, mut cert, mut key) = (None::<SocketAddr>, None::<String>, None::<String>);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .ok_or(format!("{arg} needs a value (try --help)"))
+        };
         match arg.as_str() {
             "--bind" => {
-                let value = args
-                    .next()
-                    .ok_or("--bind needs an address, e.g. 127.0.0.1:1935")?;
+                let value = value()?;
                 bind = value
                     .parse()
                     .map_err(|e| format!("bad --bind address {value:?}: {e}"))?;
             }
+            "--tls-bind" => {
+                let value = value()?;
+                let addr = value
+                    .parse()
+                    .map_err(|e| format!("bad --tls-bind address {value:?}: {e}"))?;
+                tls_bind = Some(addr);
+            }
+            "--tls-cert" => cert = Some(value()?),
+            "--tls-key" => key = Some(value()?),
             "-h" | "--help" => {
-                println!("usage: server [--bind ADDR]   (default 0.0.0.0:1935)");
+                println!("{USAGE}");
                 std::process::exit(0);
             }
-            other => return Err(format!("unknown argument {other:?} (try --help)")),
+            other => return Err(format!("unknown argument {other:?} (try --help)").into()),
         }
     }
-    Ok(bind)
+    let config = ServerConfig::default().bind(bind);
+    match (cert, key, tls_bind) {
+        (None, None, None) => Ok(config),
+        (Some(cert), Some(key), tls_bind) => with_tls(config, &cert, &key, tls_bind),
+        _ => Err("--tls-cert and --tls-key go together (and --tls-bind needs them)".into()),
+    }
+}
+
+#[cfg(feature = "tls")]
+fn with_tls(
+    config: ServerConfig,
+    cert: &str,
+    key: &str,
+    tls_bind: Option<SocketAddr>,
+) -> Result<ServerConfig, Box<dyn std::error::Error>> {
+    let config = config.tls(cert, key)?;
+    Ok(match tls_bind {
+        Some(addr) => config.tls_bind(addr),
+        None => config,
+    })
+}
+
+#[cfg(not(feature = "tls"))]
+fn with_tls(
+    _: ServerConfig,
+    _: &str,
+    _: &str,
+    _: Option<SocketAddr>,
+) -> Result<ServerConfig, Box<dyn std::error::Error>> {
+    Err("this build has no RTMPS: build with the `tls` feature".into())
 }
 
 #[tokio::main]
@@ -41,18 +92,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let bind = parse_args()?;
-    let server = RtmpServer::listen(ServerConfig::default().bind(bind), OpenServer).await?;
+    let config = parse_args()?;
+    let server = RtmpServer::listen(config, OpenServer).await?;
     let addr = server.local_addr().ok_or("listener has no address")?;
-    let host = if addr.ip().is_unspecified() {
-        "127.0.0.1".to_owned()
-    } else {
-        addr.ip().to_string()
-    };
-    let url = format!("rtmp://{host}:{}/live/test", addr.port());
-    println!("RTMP server on {addr}");
-    println!("  publish: ffmpeg -re -i input.flv -c copy -f flv {url}");
-    println!("  play:    ffplay {url}   (or: ffmpeg -i {url} -c copy out.flv)");
+    let tls_addr = server.tls_local_addr();
+    if tls_addr != Some(addr) {
+        let url = format!("rtmp://{}/live/test", local(addr));
+        println!("RTMP server on {addr}");
+        println!("  publish: ffmpeg -re -i input.flv -c copy -f flv {url}");
+        println!("  play:    ffplay {url}   (or: ffmpeg -i {url} -c copy out.flv)");
+    }
+    if let Some(tls_addr) = tls_addr {
+        let url = format!("rtmps://{}/live/test", local(tls_addr));
+        println!("RTMPS server on {tls_addr}");
+        println!("  publish: ffmpeg -re -i input.flv -c copy -f flv {url}");
+        println!("  (FFmpeg verifies the certificate: add -ca_file CA.pem or -tls_verify 0)");
+    }
 
     let handle = server.handle();
     tokio::spawn(async move {
@@ -78,4 +133,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await?;
     Ok(())
+}
+
+/// `addr` as a client on this machine would dial it.
+fn local(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("127.0.0.1:{}", addr.port())
+    } else {
+        addr.to_string()
+    }
 }

@@ -34,6 +34,15 @@ pub mod protocol {
     pub use rtmp_proto::{amf, chunk, handshake, message};
 }
 
+/// RTMP clients: [`client::RtmpPuller`] plays a stream into a channel of
+/// [`client::ClientEvent`]s, [`client::RtmpPublisher`] publishes, and helpers send FLV
+/// files ([`client::publish_flv`]), record to FLV ([`client::record`]) and relay
+/// between servers ([`client::relay`]). `rtmps://` URLs need the `tls` feature (on by
+/// default).
+pub mod client {
+    pub use rtmp_tokio::client::*;
+}
+
 /// Audio and video messages and their classification.
 pub mod media {
     pub use rtmp_proto::media::*;

@@ -1,4 +1,5 @@
-//! [`ServerConfig`]: where to listen, how many connections, and the session and hub bounds.
+//! [`ServerConfig`]: where to listen (plain RTMP, RTMPS or both), how many connections,
+//! and the session and hub bounds.
 
 use rtmp_proto::hub::HubConfig;
 use rtmp_proto::SessionConfig;
@@ -18,6 +19,14 @@ pub struct ServerConfig {
     pub session: SessionConfig,
     /// Fan-out bounds (player queues, stream counts).
     pub hub: HubConfig,
+    /// Certificate and key for RTMPS. With [`ServerConfig::tls_bind`] unset, `bind`
+    /// serves RTMPS alone; with it set, `bind` serves plain RTMP beside it. The TLS
+    /// handshake runs in the connection's task within `session.connect_timeout`.
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::ServerTls>,
+    /// A second address serving RTMPS while `bind` serves plain RTMP (needs `tls`).
+    #[cfg(feature = "tls")]
+    pub tls_bind: Option<SocketAddr>,
 }
 
 impl Default for ServerConfig {
@@ -28,6 +37,10 @@ impl Default for ServerConfig {
             read_buffer: 64 * 1024,
             session: SessionConfig::default(),
             hub: HubConfig::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
+            #[cfg(feature = "tls")]
+            tls_bind: None,
         }
     }
 }
@@ -72,6 +85,40 @@ impl ServerConfig {
     /// Replaces the fan-out bounds.
     pub fn hub_config(mut self, hub: HubConfig) -> Self {
         self.hub = hub;
+        self
+    }
+
+    /// Serves RTMPS with a PEM certificate chain (leaf first) and PEM private key read
+    /// from files now; see [`ServerConfig::tls`](ServerConfig#structfield.tls).
+    #[cfg(feature = "tls")]
+    pub fn tls(
+        self,
+        cert_pem_path: impl AsRef<std::path::Path>,
+        key_pem_path: impl AsRef<std::path::Path>,
+    ) -> std::io::Result<Self> {
+        Ok(self.tls_with(crate::ServerTls::from_pem_files(
+            cert_pem_path,
+            key_pem_path,
+        )?))
+    }
+
+    /// Serves RTMPS with a PEM certificate chain and private key given as bytes.
+    #[cfg(feature = "tls")]
+    pub fn tls_pem(self, cert_pem: &[u8], key_pem: &[u8]) -> std::io::Result<Self> {
+        Ok(self.tls_with(crate::ServerTls::from_pem(cert_pem, key_pem)?))
+    }
+
+    /// Serves RTMPS with a ready [`ServerTls`](crate::ServerTls).
+    #[cfg(feature = "tls")]
+    pub fn tls_with(mut self, tls: crate::ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Serves RTMPS on `addr` as well, keeping plain RTMP on `bind`.
+    #[cfg(feature = "tls")]
+    pub fn tls_bind(mut self, addr: SocketAddr) -> Self {
+        self.tls_bind = Some(addr);
         self
     }
 }

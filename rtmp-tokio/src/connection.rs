@@ -8,7 +8,7 @@ use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 
@@ -18,29 +18,39 @@ const PULL_BELOW: usize = 256 * 1024;
 /// Most segments handed to one vectored write.
 const MAX_IOVECS: usize = 64;
 
-pub(crate) struct Connection<H, S> {
+/// One connection's task; `R` and `W` are the two halves of its stream (TCP's
+/// lock-free owned halves, or a TLS stream split with `tokio::io::split`).
+pub(crate) struct Connection<H, R, W> {
     shared: Arc<Shared<H>>,
-    reader: ReadHalf<S>,
-    writer: WriteHalf<S>,
+    reader: R,
+    writer: W,
     session: ServerSession,
     ctx: SessionContext,
     /// Woken by the hub when a queue of this connection's players becomes non-empty.
     notify: Arc<Notify>,
     membership: Membership<Arc<Notify>>,
     wake: Vec<Arc<Notify>>,
+    /// Whether the hub may hold deliveries for this connection's players: set when
+    /// woken or a play starts, cleared by a pull (which waits while the socket is
+    /// backed up, leaving the hub's drop policy to act).
+    woken: bool,
 }
 
-impl<H: RtmpHandler, S: AsyncRead + AsyncWrite + Unpin + Send> Connection<H, S> {
+impl<H, R, W> Connection<H, R, W>
+where
+    H: RtmpHandler,
+    R: AsyncRead + Unpin + Send,
+    W: AsyncWrite + Unpin + Send,
+{
     pub(crate) fn new(
         shared: Arc<Shared<H>>,
-        stream: S,
+        (reader, writer): (R, W),
         peer: SocketAddr,
         id: u64,
         seed: u64,
     ) -> Self {
         let session = ServerSession::new(shared.config.session.clone(), Instant::now(), seed);
         let notify = Arc::new(Notify::new());
-        let (reader, writer) = tokio::io::split(stream);
         Connection {
             shared,
             reader,
@@ -52,6 +62,7 @@ impl<H: RtmpHandler, S: AsyncRead + AsyncWrite + Unpin + Send> Connection<H, S> 
                 app: String::new(),
             },
             membership: Membership::new(notify.clone()),
+            woken: true,
             notify,
             wake: Vec::new(),
         }
@@ -76,14 +87,24 @@ impl<H: RtmpHandler, S: AsyncRead + AsyncWrite + Unpin + Send> Connection<H, S> 
     /// Runs the loop; `Ok` when the peer or the server ended it normally.
     async fn serve(&mut self, mut stop: watch::Receiver<bool>) -> Result<(), String> {
         let mut buf = vec![0u8; self.shared.config.read_buffer.max(1024)];
-        // Bytes written since the last flush: TLS streams buffer records until flushed.
-        let mut unflushed = false;
+        // One timer for the whole connection, moved only when the deadline changes.
+        let mut deadline = far_future();
+        let sleep = tokio::time::sleep_until(deadline);
+        tokio::pin!(sleep);
+        // One waiter on the hub's wakeups, renewed only when it fires.
+        let notify = self.notify.clone();
+        let notified = notify.notified();
+        tokio::pin!(notified);
         loop {
             self.handle_events().await?;
-            if self.membership.is_playing() && self.session.output().len() < PULL_BELOW {
-                let status = self
-                    .membership
-                    .pull(&mut self.shared.hub(), &mut self.session, Instant::now());
+            if self.woken
+                && self.membership.is_playing()
+                && self.session.output().len() < PULL_BELOW
+            {
+                self.woken = false;
+                let status =
+                    self.membership
+                        .pull(&mut self.shared.hub(), &mut self.session, Instant::now());
                 if status == DrainStatus::Evicted {
                     return Err("player fell too far behind: queue bound exceeded".into());
                 }
@@ -91,10 +112,14 @@ impl<H: RtmpHandler, S: AsyncRead + AsyncWrite + Unpin + Send> Connection<H, S> 
             if self.session.is_closing() && self.session.output().is_empty() {
                 return Err(self.close_reason());
             }
-            let deadline = self
+            let next = self
                 .session
                 .poll_timeout()
-                .map(tokio::time::Instant::from_std);
+                .map_or_else(far_future, tokio::time::Instant::from_std);
+            if next != deadline {
+                deadline = next;
+                sleep.as_mut().reset(deadline);
+            }
             let (reader, writer) = (&mut self.reader, &mut self.writer);
             let session = &self.session;
             tokio::select! {
@@ -107,23 +132,25 @@ impl<H: RtmpHandler, S: AsyncRead + AsyncWrite + Unpin + Send> Connection<H, S> 
                     Err(e) => return Err(format!("read failed: {e}")),
                 },
                 written = async {
-                    if session.output().is_empty() {
-                        return writer.flush().await.map(|()| None);
-                    }
                     let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
                     let count = session.output().io_slices(&mut slices);
-                    writer.write_vectored(&slices[..count]).await.map(Some)
-                }, if !session.output().is_empty() || unflushed => match written {
-                    Ok(Some(0)) => return Err("peer stopped accepting data".into()),
-                    Ok(Some(n)) => {
+                    writer.write_vectored(&slices[..count]).await
+                }, if !session.output().is_empty() => match written {
+                    Ok(0) => return Err("peer stopped accepting data".into()),
+                    Ok(n) => {
                         self.session.advance_output(n);
-                        unflushed = true;
+                        if self.session.output().is_empty() {
+                            // TLS holds records until flushed; for TCP this is free.
+                            self.writer.flush().await.map_err(|e| format!("write failed: {e}"))?;
+                        }
                     }
-                    Ok(None) => unflushed = false,
                     Err(e) => return Err(format!("write failed: {e}")),
                 },
-                () = self.notify.notified(), if self.membership.is_playing() => {}
-                () = sleep_until(deadline) => {
+                () = &mut notified, if self.membership.is_playing() => {
+                    self.woken = true;
+                    notified.set(notify.notified());
+                }
+                () = &mut sleep => {
                     let _ = self.session.handle_timeout(Instant::now());
                 }
                 _ = stop.changed() => return Err("server shutting down".into()),
@@ -142,10 +169,15 @@ impl<H: RtmpHandler, S: AsyncRead + AsyncWrite + Unpin + Send> Connection<H, S> 
     /// rest to the handler. Fails if this connection's publish was taken over.
     async fn handle_events(&mut self) -> Result<(), String> {
         loop {
+            // Most turns (a player's) have no events: don't touch the hub then.
+            let Some(first) = self.session.poll_event() else {
+                return Ok(());
+            };
             let now = Instant::now();
             let routed = {
                 let mut hub = self.shared.hub();
-                std::iter::from_fn(|| self.session.poll_event())
+                std::iter::once(first)
+                    .chain(std::iter::from_fn(|| self.session.poll_event()))
                     .map(|event| self.membership.route(&mut hub, event, now, &mut self.wake))
                     .find(|routed| *routed != Routed::Nothing)
             };
@@ -219,7 +251,10 @@ impl<H: RtmpHandler, S: AsyncRead + AsyncWrite + Unpin + Send> Connection<H, S> 
                     id,
                     &params,
                 ) {
-                    Ok(()) => tracing::info!(%key, "play"),
+                    Ok(()) => {
+                        self.woken = true;
+                        tracing::info!(%key, "play");
+                    }
                     Err(e) => tracing::info!(%key, reason = %e, "play refused"),
                 }
             }
@@ -249,9 +284,7 @@ impl<H: RtmpHandler, S: AsyncRead + AsyncWrite + Unpin + Send> Connection<H, S> 
     }
 }
 
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
+/// A deadline that never comes, for a connection with no timer due.
+fn far_future() -> tokio::time::Instant {
+    tokio::time::Instant::now() + std::time::Duration::from_secs(86_400 * 365)
 }

@@ -8,6 +8,13 @@
 //! woken when its queue becomes non-empty and pulls from it only when its socket has
 //! caught up, so a slow player meets the hub's drop policy instead of slowing anyone.
 //!
+//! With the `tls` feature the server also speaks RTMPS (`ServerConfig::tls`), alone or
+//! beside plain RTMP, and the clients connect to `rtmps://` URLs.
+//!
+//! The [`client`] module drives the core's `ClientSession` the same way: [`client::RtmpPuller`]
+//! plays a stream into a channel of events, [`client::RtmpPublisher`] publishes, and
+//! helpers send FLV files, record to FLV and relay between servers.
+//!
 //! No protocol decision is made here: if this crate grows one, it belongs in `rtmp-proto`.
 //!
 //! [`ServerSession::handle_input`]: rtmp_proto::ServerSession::handle_input
@@ -15,11 +22,16 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod client;
 mod config;
 mod connection;
 mod handler;
 mod server;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use config::ServerConfig;
 pub use handler::{AuthResult, RtmpHandler, SessionContext};
 pub use server::{RtmpServer, ServerHandle};
+#[cfg(feature = "tls")]
+pub use tls::ServerTls;

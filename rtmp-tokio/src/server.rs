@@ -1,4 +1,5 @@
-//! [`RtmpServer`]: the accept loop, connection limits and graceful shutdown.
+//! [`RtmpServer`]: the accept loop (plain RTMP, RTMPS or both), connection limits and
+//! graceful shutdown.
 
 use crate::connection::Connection;
 use crate::{RtmpHandler, ServerConfig};
@@ -11,8 +12,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::sync::{watch, Notify, Semaphore};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 /// How long [`RtmpServer::run_until`] waits for connections to close after shutdown.
@@ -46,7 +47,68 @@ fn lock(hub: &SharedHub) -> MutexGuard<'_, Hub<Arc<Notify>>> {
 /// An RTMP server: publishers push streams by key, players pull them.
 pub struct RtmpServer<H> {
     shared: Arc<Shared<H>>,
-    listener: Option<TcpListener>,
+    listeners: Option<Listeners>,
+}
+
+/// The bound sockets: plain RTMP, RTMPS, or both.
+struct Listeners {
+    plain: Option<TcpListener>,
+    #[cfg(feature = "tls")]
+    tls: Option<(TcpListener, crate::ServerTls)>,
+}
+
+impl Listeners {
+    /// Binds what `config` asks for: `bind` plain, or `bind` TLS when TLS is set
+    /// without `tls_bind`, or `bind` plain and `tls_bind` TLS.
+    async fn bind(config: &ServerConfig) -> io::Result<Listeners> {
+        #[cfg(feature = "tls")]
+        if config.tls_bind.is_some() && config.tls.is_none() {
+            return Err(crate::tls::invalid(
+                "tls_bind is set but no certificate (tls)",
+            ));
+        }
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &config.tls {
+            let (plain, tls_addr) = match config.tls_bind {
+                Some(addr) => (Some(TcpListener::bind(config.bind).await?), addr),
+                None => (None, config.bind),
+            };
+            let listener = TcpListener::bind(tls_addr).await?;
+            return Ok(Listeners {
+                plain,
+                tls: Some((listener, tls.clone())),
+            });
+        }
+        Ok(Listeners {
+            plain: Some(TcpListener::bind(config.bind).await?),
+            #[cfg(feature = "tls")]
+            tls: None,
+        })
+    }
+
+    /// The address `bind` is bound to.
+    fn local_addr(&self) -> Option<SocketAddr> {
+        match &self.plain {
+            Some(plain) => plain.local_addr().ok(),
+            None => self.tls_local_addr(),
+        }
+    }
+
+    fn tls_local_addr(&self) -> Option<SocketAddr> {
+        #[cfg(feature = "tls")]
+        if let Some((listener, _)) = &self.tls {
+            return listener.local_addr().ok();
+        }
+        None
+    }
+}
+
+/// Accepts from `listener`, or never if there is none.
+async fn accept(listener: Option<&TcpListener>) -> io::Result<(TcpStream, SocketAddr)> {
+    match listener {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// A cheap handle for looking at a running server.
@@ -81,22 +143,29 @@ impl<H: RtmpHandler> RtmpServer<H> {
                 seed,
                 connections: Arc::new(AtomicUsize::new(0)),
             }),
-            listener: None,
+            listeners: None,
         }
     }
 
     /// A server bound now, so [`RtmpServer::local_addr`] is known before it runs
     /// (bind port 0 and read the port back).
     pub async fn listen(config: ServerConfig, handler: H) -> io::Result<Self> {
-        let listener = TcpListener::bind(config.bind).await?;
+        let listeners = Listeners::bind(&config).await?;
         let mut server = Self::new(config, handler);
-        server.listener = Some(listener);
+        server.listeners = Some(listeners);
         Ok(server)
     }
 
-    /// The bound address, once bound.
+    /// The address `bind` is bound to (plain RTMP, or RTMPS when TLS is set without a
+    /// `tls_bind`), once bound.
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.listener.as_ref().and_then(|l| l.local_addr().ok())
+        self.listeners.as_ref().and_then(Listeners::local_addr)
+    }
+
+    /// The address serving RTMPS, once bound: `tls_bind`'s, or `bind`'s when TLS is set
+    /// without a `tls_bind`.
+    pub fn tls_local_addr(&self) -> Option<SocketAddr> {
+        self.listeners.as_ref().and_then(Listeners::tls_local_addr)
     }
 
     /// A handle for stats that stays valid while the server runs.
@@ -115,12 +184,18 @@ impl<H: RtmpHandler> RtmpServer<H> {
     /// Serves until `shutdown` completes, then stops accepting, closes every session
     /// and waits (a few seconds at most) for their tasks to finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
-        let listener = match self.listener {
-            Some(listener) => listener,
-            None => TcpListener::bind(self.shared.config.bind).await?,
+        let listeners = match self.listeners {
+            Some(listeners) => listeners,
+            None => Listeners::bind(&self.shared.config).await?,
         };
         let shared = self.shared;
-        tracing::info!(addr = %listener.local_addr()?, "RTMP server listening");
+        if let Some(plain) = &listeners.plain {
+            tracing::info!(addr = %plain.local_addr()?, "RTMP server listening");
+        }
+        #[cfg(feature = "tls")]
+        if let Some((tls, _)) = &listeners.tls {
+            tracing::info!(addr = %tls.local_addr()?, "RTMPS server listening");
+        }
         let limit = Arc::new(Semaphore::new(shared.config.max_connections));
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
@@ -129,37 +204,37 @@ impl<H: RtmpHandler> RtmpServer<H> {
             tokio::select! {
                 () = &mut shutdown => break Ok(()),
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-                accepted = listener.accept() => {
-                    let (stream, peer) = match accepted {
-                        Ok(pair) => pair,
-                        Err(e) if is_per_connection(&e) => continue,
-                        Err(e) => {
-                            // Out of file descriptors and the like: back off, don't spin.
-                            tracing::warn!(error = %e, "accept failed");
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                            continue;
-                        }
-                    };
-                    let Ok(permit) = limit.clone().try_acquire_owned() else {
-                        tracing::warn!(%peer, "connection limit reached: refused");
+                accepted = accept(listeners.plain.as_ref()) => {
+                    let Some((stream, peer, permit)) = admit(accepted, &limit).await else {
                         continue;
                     };
-                    let _ = stream.set_nodelay(true);
-                    let id = shared.next_session.fetch_add(1, Ordering::Relaxed);
-                    let seed = shared.seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                    let connection = Connection::new(shared.clone(), stream, peer, id, seed);
-                    let stop = stop_rx.clone();
-                    let connections = shared.connections.clone();
-                    connections.fetch_add(1, Ordering::Relaxed);
+                    let (id, seed) = shared.start_session();
+                    let (shared, stop) = (shared.clone(), stop_rx.clone());
                     tasks.spawn(async move {
-                        connection.run(stop).await;
-                        connections.fetch_sub(1, Ordering::Relaxed);
-                        drop(permit);
+                        let halves = stream.into_split();
+                        Connection::new(shared.clone(), halves, peer, id, seed).run(stop).await;
+                        shared.end_session(permit);
                     });
+                }
+                accepted = accept_tls(&listeners) => {
+                    #[cfg(feature = "tls")]
+                    {
+                        let Some((stream, peer, permit)) = admit(accepted.0, &limit).await else {
+                            continue;
+                        };
+                        let (id, seed) = shared.start_session();
+                        let (shared, stop, tls) = (shared.clone(), stop_rx.clone(), accepted.1);
+                        tasks.spawn(async move {
+                            serve_tls(&shared, tls, stream, peer, id, seed, stop).await;
+                            shared.end_session(permit);
+                        });
+                    }
+                    #[cfg(not(feature = "tls"))]
+                    let () = accepted;
                 }
             }
         };
-        drop(listener);
+        drop(listeners);
         let _ = stop_tx.send(true);
         let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
             while tasks.join_next().await.is_some() {}
@@ -174,6 +249,94 @@ impl<H: RtmpHandler> RtmpServer<H> {
         }
         result
     }
+}
+
+impl<H> Shared<H> {
+    /// Counts a connection in and gives it an id and a handshake seed.
+    fn start_session(&self) -> (u64, u64) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        let id = self.next_session.fetch_add(1, Ordering::Relaxed);
+        (id, self.seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    }
+
+    fn end_session(&self, permit: OwnedSemaphorePermit) {
+        self.connections.fetch_sub(1, Ordering::Relaxed);
+        drop(permit);
+    }
+}
+
+/// An accepted connection within the connection limit, or `None` to skip it (after a
+/// short back-off when accepting itself failed).
+async fn admit(
+    accepted: io::Result<(TcpStream, SocketAddr)>,
+    limit: &Arc<Semaphore>,
+) -> Option<(TcpStream, SocketAddr, OwnedSemaphorePermit)> {
+    let (stream, peer) = match accepted {
+        Ok(pair) => pair,
+        Err(e) if is_per_connection(&e) => return None,
+        Err(e) => {
+            // Out of file descriptors and the like: back off, don't spin.
+            tracing::warn!(error = %e, "accept failed");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            return None;
+        }
+    };
+    let Ok(permit) = limit.clone().try_acquire_owned() else {
+        tracing::warn!(%peer, "connection limit reached: refused");
+        return None;
+    };
+    let _ = stream.set_nodelay(true);
+    Some((stream, peer, permit))
+}
+
+/// Accepts from the RTMPS listener, if any, with the TLS settings to use.
+#[cfg(feature = "tls")]
+async fn accept_tls(
+    listeners: &Listeners,
+) -> (io::Result<(TcpStream, SocketAddr)>, crate::ServerTls) {
+    match &listeners.tls {
+        Some((listener, tls)) => (listener.accept().await, tls.clone()),
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(not(feature = "tls"))]
+async fn accept_tls(_: &Listeners) {
+    std::future::pending().await
+}
+
+/// The TLS handshake, bounded by the connect timeout and cut short by shutdown, then
+/// the session. A peer that does not speak TLS (plain RTMP on the RTMPS port) fails
+/// the handshake at its first byte and is closed.
+#[cfg(feature = "tls")]
+async fn serve_tls<H: RtmpHandler>(
+    shared: &Arc<Shared<H>>,
+    tls: crate::ServerTls,
+    stream: TcpStream,
+    peer: SocketAddr,
+    id: u64,
+    seed: u64,
+    mut stop: watch::Receiver<bool>,
+) {
+    let timeout = shared.config.session.connect_timeout;
+    let handshake = tokio::time::timeout(timeout, tls.acceptor().accept(stream));
+    let stream = tokio::select! {
+        done = handshake => match done {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                tracing::info!(id, %peer, error = %e, "TLS handshake failed: closed");
+                return;
+            }
+            Err(_) => {
+                tracing::info!(id, %peer, ?timeout, "TLS handshake timed out: closed");
+                return;
+            }
+        },
+        _ = stop.changed() => return,
+    };
+    Connection::new(shared.clone(), tokio::io::split(stream), peer, id, seed)
+        .run(stop)
+        .await;
 }
 
 /// Accept errors that concern only the connection being accepted.

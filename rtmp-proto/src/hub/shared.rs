@@ -3,7 +3,7 @@
 
 use crate::chunk::{ChunkEncoder, MessageHeader};
 use crate::media::MediaMessage;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 #[derive(Debug)]
 struct Encoded {
     key: (u32, u32, u32),
-    segments: Vec<Bytes>,
+    chunks: Bytes,
 }
 
 #[derive(Debug)]
@@ -55,24 +55,29 @@ impl Eq for SharedMedia {}
 
 impl SharedMedia {
     /// The message chunk-encoded with a self-contained (format 0) first header, as
-    /// `Bytes` segments. The first session to ask for a given (chunk size, stream id,
-    /// chunk stream) encodes it; every other one shares those segments. A session
+    /// one contiguous buffer. The first session to ask for a given (chunk size,
+    /// stream id, chunk stream) encodes it — copying the payload once for all players
+    /// — and every other one shares it: a refcount and one iovec per player. A session
     /// asking for another combination gets its own encoding.
-    pub fn encoded(&self, chunk_size: u32, stream_id: u32, header: MessageHeader) -> Vec<Bytes> {
+    pub fn encoded(&self, chunk_size: u32, stream_id: u32, header: MessageHeader) -> Bytes {
         let key = (chunk_size, stream_id, header.csid);
         let encode = || {
             self.0.encodings.fetch_add(1, Ordering::Relaxed);
-            let mut segments = Vec::new();
+            let mut segments: Vec<Bytes> = Vec::new();
             let payload = &self.0.message.payload;
             ChunkEncoder::encode_standalone(chunk_size, &header, payload, &mut segments);
-            segments
+            let mut chunks = BytesMut::with_capacity(segments.iter().map(Bytes::len).sum());
+            for segment in &segments {
+                chunks.extend_from_slice(segment);
+            }
+            chunks.freeze()
         };
         let shared = self.0.encoded.get_or_init(|| Encoded {
             key,
-            segments: encode(),
+            chunks: encode(),
         });
         if shared.key == key {
-            shared.segments.clone()
+            shared.chunks.clone()
         } else {
             encode()
         }

@@ -226,7 +226,7 @@ impl Link {
         };
         let chunk_size = self.encoder.chunk_size();
         self.output
-            .extend(message.encoded(chunk_size, stream_id, header));
+            .push(message.encoded(chunk_size, stream_id, header));
         self.encoder.forget(csid);
     }
 
