@@ -22,16 +22,18 @@
 #![warn(missing_docs)]
 
 pub use rtmp_proto as proto;
+pub use rtmp_proto::enhanced::{EnhancedRtmpMode, EnhancedServerCapabilities};
 pub use rtmp_tokio::{AuthResult, RtmpHandler, RtmpServer, ServerConfig, ServerHandle};
 
-/// Per-connection context handed to [`RtmpHandler`] callbacks.
+/// The contexts handed to [`RtmpHandler`] callbacks.
 pub mod session {
-    pub use rtmp_tokio::SessionContext;
+    pub use rtmp_tokio::{SessionContext, StreamContext};
 }
 
-/// Protocol layers of the core: messages and their parameters, AMF, chunking, handshake.
+/// Protocol layers of the core: messages and their parameters, AMF, chunking,
+/// handshake, Enhanced RTMP negotiation.
 pub mod protocol {
-    pub use rtmp_proto::{amf, chunk, handshake, message};
+    pub use rtmp_proto::{amf, chunk, enhanced, handshake, message};
 }
 
 /// RTMP clients: [`client::RtmpPuller`] plays a stream into a channel of

@@ -1,6 +1,7 @@
 //! [`ServerConfig`]: where to listen (plain RTMP, RTMPS or both), how many connections,
 //! and the session and hub bounds.
 
+use rtmp_proto::enhanced::{EnhancedRtmpMode, EnhancedServerCapabilities};
 use rtmp_proto::hub::HubConfig;
 use rtmp_proto::SessionConfig;
 use std::net::SocketAddr;
@@ -73,6 +74,19 @@ impl ServerConfig {
     /// Sets the time without traffic after which a connection is closed.
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.session.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets how Enhanced RTMP is treated (`Auto` by default).
+    pub fn enhanced_rtmp(mut self, mode: EnhancedRtmpMode) -> Self {
+        self.session.enhanced_mode = mode;
+        self
+    }
+
+    /// Sets the codecs and extended capabilities stated to Enhanced RTMP clients, and
+    /// accepted from publishers.
+    pub fn enhanced_capabilities(mut self, capabilities: EnhancedServerCapabilities) -> Self {
+        self.session.enhanced_capabilities = capabilities;
         self
     }
 

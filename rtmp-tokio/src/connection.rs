@@ -1,7 +1,8 @@
 //! One connection's task: the read → session → handler → write loop.
 
+use crate::callbacks;
 use crate::server::Shared;
-use crate::{AuthResult, RtmpHandler, SessionContext};
+use crate::{AuthResult, RtmpHandler, SessionContext, StreamContext};
 use rtmp_proto::hub::{DrainStatus, Membership, Routed, StreamKey};
 use rtmp_proto::{ServerEvent, ServerSession, SessionError};
 use std::io::IoSlice;
@@ -30,6 +31,8 @@ pub(crate) struct Connection<H, R, W> {
     notify: Arc<Notify>,
     membership: Membership<Arc<Notify>>,
     wake: Vec<Arc<Notify>>,
+    /// The stream key of each message stream this connection publishes or plays.
+    stream_keys: Vec<(u32, String)>,
     /// Whether the hub may hold deliveries for this connection's players: set when
     /// woken or a play starts, cleared by a pull (which waits while the socket is
     /// backed up, leaving the hub's drop policy to act).
@@ -63,6 +66,7 @@ where
             },
             membership: Membership::new(notify.clone()),
             woken: true,
+            stream_keys: Vec::new(),
             notify,
             wake: Vec::new(),
         }
@@ -72,6 +76,10 @@ where
         let span =
             tracing::info_span!("session", id = self.ctx.session_id, peer = %self.ctx.peer_addr);
         async move {
+            if !self.shared.handler.on_connection(self.ctx.peer_addr).await {
+                tracing::info!("refused by on_connection");
+                return;
+            }
             tracing::debug!("connected");
             let outcome = self.serve(stop).await;
             self.cleanup().await;
@@ -165,102 +173,151 @@ where
         )
     }
 
-    /// Routes the session's events: media to the hub (under one lock per batch), the
-    /// rest to the handler. Fails if this connection's publish was taken over.
-    async fn handle_events(&mut self) -> Result<(), String> {
-        loop {
-            // Most turns (a player's) have no events: don't touch the hub then.
-            let Some(first) = self.session.poll_event() else {
-                return Ok(());
-            };
-            let now = Instant::now();
-            let routed = {
-                let mut hub = self.shared.hub();
-                std::iter::once(first)
-                    .chain(std::iter::from_fn(|| self.session.poll_event()))
-                    .map(|event| self.membership.route(&mut hub, event, now, &mut self.wake))
-                    .find(|routed| *routed != Routed::Nothing)
-            };
-            self.wake_players();
-            match routed {
-                None | Some(Routed::Nothing) => return Ok(()),
-                Some(Routed::Unpublished(params)) => {
-                    tracing::info!(key = %StreamKey::new(&params.app, &params.stream_key), "unpublish");
-                    self.shared.handler.on_unpublish(&self.ctx, &params).await;
-                }
-                Some(Routed::TakenOver(params)) => {
-                    self.shared.handler.on_unpublish(&self.ctx, &params).await;
-                    return Err("publish taken over by a newer publisher".into());
-                }
-                Some(Routed::App(event)) => self.handle_request(event).await,
-            }
+    /// The context of stream `stream_id` for media and stream callbacks.
+    fn stream_context(&self, stream_id: u32) -> StreamContext {
+        let key = self.stream_keys.iter().find(|(id, _)| *id == stream_id);
+        StreamContext {
+            session: self.ctx.clone(),
+            stream_key: key.map(|(_, key)| key.clone()).unwrap_or_default(),
+            stream_id,
         }
     }
 
-    async fn handle_request(&mut self, event: ServerEvent) {
+    /// Runs the handler's media callbacks on media and metadata, then routes every
+    /// event: media to the hub, requests to the handler. Fails if the connection must
+    /// close (its publish was taken over, or the handler refused it).
+    async fn handle_events(&mut self) -> Result<(), String> {
+        let shared = self.shared.clone();
+        while let Some(event) = self.session.poll_event() {
+            match &event {
+                ServerEvent::Media { stream_id, message } => {
+                    let ctx = self.stream_context(*stream_id);
+                    if !callbacks::media(&shared.handler, &ctx, message).await {
+                        continue;
+                    }
+                }
+                ServerEvent::Metadata { stream_id, payload } => {
+                    let ctx = self.stream_context(*stream_id);
+                    callbacks::metadata(&shared.handler, &ctx, payload).await;
+                }
+                _ => {}
+            }
+            let routed =
+                self.membership
+                    .route(&mut shared.hub(), event, Instant::now(), &mut self.wake);
+            self.wake_players();
+            match routed {
+                Routed::Nothing => {}
+                Routed::Unpublished(params) => {
+                    tracing::info!(key = %StreamKey::new(&params.app, &params.stream_key), "unpublish");
+                    shared.handler.on_unpublish(&self.ctx, &params).await;
+                }
+                Routed::TakenOver(params) => {
+                    shared.handler.on_unpublish(&self.ctx, &params).await;
+                    return Err("publish taken over by a newer publisher".into());
+                }
+                Routed::App(event) => self.handle_request(event).await?,
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_request(&mut self, event: ServerEvent) -> Result<(), String> {
         let shared = self.shared.clone();
         let handler = &shared.handler;
+        let now = Instant::now();
         match event {
+            ServerEvent::HandshakeComplete => handler.on_handshake_complete(&self.ctx).await,
             ServerEvent::ConnectRequest { id, params } => {
                 match handler.on_connect(&self.ctx, &params).await {
                     AuthResult::Accept => {
                         tracing::info!(app = %params.app, flash_ver = ?params.flash_ver, "connect");
                         self.ctx.app = params.app;
-                        self.session.accept(Instant::now(), id);
+                        self.session.accept(now, id);
                     }
                     AuthResult::Reject(reason) => {
                         tracing::info!(app = %params.app, %reason, "connect rejected");
-                        self.session.reject(Instant::now(), id, &reason);
+                        self.session.reject(now, id, &reason);
+                    }
+                    AuthResult::Redirect(url) => {
+                        tracing::info!(app = %params.app, %url, "connect redirected");
+                        self.session.redirect(now, id, &url);
+                    }
+                }
+            }
+            ServerEvent::FcPublish { stream_key } => {
+                match handler.on_fc_publish(&self.ctx, &stream_key).await {
+                    AuthResult::Accept => {}
+                    AuthResult::Reject(reason) | AuthResult::Redirect(reason) => {
+                        return Err(format!("FCPublish of {stream_key} refused: {reason}"));
                     }
                 }
             }
             ServerEvent::PublishRequest { id, params } => {
                 let key = StreamKey::new(&params.app, &params.stream_key);
-                if let AuthResult::Reject(reason) = handler.on_publish(&self.ctx, &params).await {
+                if let Some(reason) = refusal(handler.on_publish(&self.ctx, &params).await) {
                     tracing::info!(%key, %reason, "publish rejected");
-                    self.session.reject(Instant::now(), id, &reason);
-                    return;
+                    self.session.reject(now, id, &reason);
+                    return Ok(());
                 }
+                let stream = (params.stream_id, params.stream_key.clone());
                 let mut hub = shared.hub();
-                match self.membership.accept_publish(
+                let accepted = self.membership.accept_publish(
                     &mut hub,
                     &mut self.session,
-                    Instant::now(),
+                    now,
                     id,
                     params,
                     &mut self.wake,
-                ) {
-                    Ok(()) => tracing::info!(%key, "publish"),
-                    Err(e) => tracing::info!(%key, reason = %e, "publish refused"),
-                }
+                );
                 drop(hub);
                 self.wake_players();
+                match accepted {
+                    Ok(()) => {
+                        tracing::info!(%key, "publish");
+                        self.stream_keys.push(stream);
+                    }
+                    Err(e) => tracing::info!(%key, reason = %e, "publish refused"),
+                }
             }
             ServerEvent::PlayRequest { id, params } => {
                 let key = StreamKey::new(&params.app, &params.stream_key);
-                if let AuthResult::Reject(reason) = handler.on_play(&self.ctx, &params).await {
+                if let Some(reason) = refusal(handler.on_play(&self.ctx, &params).await) {
                     tracing::info!(%key, %reason, "play rejected");
-                    self.session.reject(Instant::now(), id, &reason);
-                    return;
+                    self.session.reject(now, id, &reason);
+                    return Ok(());
                 }
-                let mut hub = shared.hub();
-                match self.membership.accept_play(
-                    &mut hub,
+                let accepted = self.membership.accept_play(
+                    &mut shared.hub(),
                     &mut self.session,
-                    Instant::now(),
+                    now,
                     id,
                     &params,
-                ) {
+                );
+                match accepted {
                     Ok(()) => {
                         self.woken = true;
+                        self.stream_keys.push((params.stream_id, params.stream_key));
                         tracing::info!(%key, "play");
                     }
                     Err(e) => tracing::info!(%key, reason = %e, "play refused"),
                 }
             }
-            ServerEvent::HandshakeComplete => tracing::trace!("handshake complete"),
+            ServerEvent::Pause {
+                stream_id,
+                paused,
+                position_ms,
+            } => {
+                let ctx = self.stream_context(stream_id);
+                if paused {
+                    handler.on_pause(&ctx, position_ms).await;
+                } else {
+                    handler.on_unpause(&ctx).await;
+                }
+            }
             other => tracing::trace!(?other, "event not for the handler"),
         }
+        Ok(())
     }
 
     fn wake_players(&mut self) {
@@ -281,6 +338,15 @@ where
         }
         let _ = self.writer.shutdown().await;
         self.shared.handler.on_disconnect(&self.ctx).await;
+    }
+}
+
+/// The reason to refuse a publish or play, if the handler did not accept it.
+fn refusal(result: AuthResult) -> Option<String> {
+    match result {
+        AuthResult::Accept => None,
+        AuthResult::Reject(reason) => Some(reason),
+        AuthResult::Redirect(url) => Some(format!("redirected to {url}")),
     }
 }
 

@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod callbacks;
 pub mod client;
 mod config;
 mod connection;
@@ -31,7 +32,7 @@ mod server;
 mod tls;
 
 pub use config::ServerConfig;
-pub use handler::{AuthResult, RtmpHandler, SessionContext};
+pub use handler::{AuthResult, RtmpHandler, SessionContext, StreamContext};
 pub use server::{RtmpServer, ServerHandle};
 #[cfg(feature = "tls")]
 pub use tls::ServerTls;

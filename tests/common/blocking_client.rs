@@ -36,11 +36,12 @@ impl BlockingClient {
         }
         let mut buf = [0u8; 65536];
         match self.socket.read(&mut buf) {
+            Ok(0) if self.session.error().is_some() => {}
             Ok(0) => panic!("server closed the connection; events: {:?}", self.events),
-            Ok(n) => self
-                .session
-                .handle_input(Instant::now(), &buf[..n])
-                .unwrap(),
+            // An error ends the session; callers read it from `session.error()`.
+            Ok(n) => {
+                let _ = self.session.handle_input(Instant::now(), &buf[..n]);
+            }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
             Err(e) => panic!("read failed: {e}"),
         }

@@ -135,6 +135,13 @@ pub enum ServerEvent {
         /// Message stream id.
         stream_id: u32,
     },
+    /// The client announced the stream key it will publish (`FCPublish`, sent by OBS
+    /// and FFmpeg before `publish`): an early chance to check it. Informational; the
+    /// publish itself is still a [`ServerEvent::PublishRequest`].
+    FcPublish {
+        /// The stream name, without its query string.
+        stream_key: String,
+    },
     /// A player paused (`paused: true`) or resumed playback of a stream.
     Pause {
         /// Message stream id.

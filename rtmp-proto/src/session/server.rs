@@ -394,6 +394,35 @@ impl ServerSession {
         self.resume(now);
     }
 
+    /// Refuses a connect by sending the client elsewhere: `NetConnection.Connect.Rejected`
+    /// with `ex.code` 302 and `ex.redirect` (the form FMS and Wowza clients follow).
+    /// Other requests are refused plainly. The session closes once the answer is written.
+    pub fn redirect(&mut self, now: Instant, id: RequestId, url: &str) {
+        let Some(at) = self.pending.iter().position(|p| p.id == id) else {
+            return;
+        };
+        let Request::Connect { transaction_id, .. } = self.pending[at].request else {
+            self.reject(now, id, &format!("redirected to {url}"));
+            return;
+        };
+        self.pending.remove(at);
+        let mut info = Command::status_info(
+            StatusLevel::Error,
+            "NetConnection.Connect.Rejected",
+            &format!("redirected to {url}"),
+        );
+        info.insert(
+            "ex",
+            AmfObject::new().with("code", 302.0).with("redirect", url),
+        );
+        self.link
+            .send_command(0, &Command::error(transaction_id, info));
+        self.fail(SessionError::ConnectRejected(format!(
+            "redirected to {url}"
+        )));
+        self.after_answer(now);
+    }
+
     /// Asks the client to reconnect (E-RTMP `NetConnection.Connect.ReconnectRequest`),
     /// to `tc_url` if given, else to the same URL. Clients that announced `capsEx`
     /// Reconnect honour it; others ignore it.
@@ -677,6 +706,10 @@ impl ServerSession {
                         .argument(0)
                         .and_then(Amf0Value::as_str)
                         .unwrap_or_default();
+                    let (stream_key, _) = crate::message::split_stream_name(name);
+                    self.events.push_back(ServerEvent::FcPublish {
+                        stream_key: stream_key.to_owned(),
+                    });
                     let status = Command::status_named(
                         "onFCPublish",
                         StatusLevel::Status,

@@ -62,7 +62,13 @@ fn a_publishing_client_connects_creates_a_stream_and_publishes() {
         params.flash_ver.as_deref(),
         Some("FMLE/3.0 (compatible; rtmp-rs)")
     );
-    let ServerEvent::PublishRequest { params, .. } = &seen[2] else {
+    assert_eq!(
+        seen[2],
+        ServerEvent::FcPublish {
+            stream_key: "key".into()
+        }
+    );
+    let ServerEvent::PublishRequest { params, .. } = &seen[3] else {
         panic!("{seen:?}")
     };
     assert_eq!(
