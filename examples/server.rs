@@ -111,15 +111,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let handle = server.handle();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
         loop {
             tick.tick().await;
             for stream in handle.streams() {
+                let describe = |info: &Option<rtmp_rs::media::config::CodecInfo>| match info {
+                    Some(i) => match (i.width, i.height, i.sample_rate) {
+                        (Some(w), Some(h), _) => format!("{} {w}x{h}", i.codec),
+                        (_, _, Some(rate)) => format!("{} {rate} Hz", i.codec),
+                        _ => i.codec.to_string(),
+                    },
+                    None => "-".into(),
+                };
                 tracing::info!(
                     stream = %stream.key,
                     publishing = stream.publishing,
                     players = stream.players,
-                    media_messages = stream.media_messages,
+                    video = %describe(&stream.video),
+                    audio = %describe(&stream.audio),
+                    kbps = stream.bitrate_bps / 1000,
+                    bytes_in = stream.bytes_in,
                     dropped = stream.dropped_messages,
                     "stream"
                 );

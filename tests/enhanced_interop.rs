@@ -226,3 +226,28 @@ fn enhanced_only_rejects_a_legacy_client() {
     );
     assert!(ok, "a client that negotiates E-RTMP is served: {stderr}");
 }
+
+#[test]
+fn stream_stats_report_codec_profile_resolution_and_audio_format() {
+    let Some(ff) = require_ffmpeg() else { return };
+    let server = TestServer::start(ServerConfig::default(), Open);
+    let mut publisher = spawn_publish(&ff, &hevc_opus_flv(), &server.url("live", "stats"));
+    server.wait_for("codec info", Duration::from_secs(10), |h| {
+        h.streams()
+            .iter()
+            .any(|s| s.video.is_some() && s.audio.is_some())
+    });
+    let stream = server.handle.streams().remove(0);
+    assert!(
+        stream.bitrate_bps > 0 && stream.video_frames > 0 && stream.audio_frames > 0,
+        "{stream:?}"
+    );
+    let video = stream.video.unwrap();
+    assert_eq!(video.codec.to_string(), "HEVC");
+    assert_eq!((video.width, video.height), (Some(320), Some(240)));
+    assert!(video.profile.is_some(), "{video:?}");
+    let audio = stream.audio.unwrap();
+    assert_eq!(audio.codec.to_string(), "Opus");
+    assert_eq!(audio.channels, Some(1));
+    publisher.kill();
+}

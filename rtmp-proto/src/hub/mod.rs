@@ -28,7 +28,11 @@ pub use gop::GopLimits;
 pub use membership::{Membership, Routed};
 pub use shared::SharedMedia;
 
-use crate::media::{ex_packet_type, FrameClass, MediaKind, MediaMessage};
+use crate::media::config::{audio_info, video_info, CodecInfo};
+use crate::media::{
+    ex_packet_type, AudioTag, EnhancedAudioData, EnhancedVideoData, FrameClass, MediaKind,
+    MediaMessage, VideoTag,
+};
 use bytes::Bytes;
 use smallvec::SmallVec;
 use std::collections::{HashMap, VecDeque};
@@ -197,6 +201,10 @@ pub struct StreamInfo {
     pub audio_frames: u64,
     /// Average bitrate of the current publish, bits per second (0 when not publishing).
     pub bitrate_bps: u64,
+    /// What the video sequence header of track 0 says (codec, profile, resolution).
+    pub video: Option<CodecInfo>,
+    /// What the audio sequence header of track 0 says (codec, sample rate, channels).
+    pub audio: Option<CodecInfo>,
     /// Media messages dropped for slow players, in total.
     pub dropped_messages: u64,
 }
@@ -639,6 +647,8 @@ impl<W: Clone> Hub<W> {
                 video_frames: s.video_frames,
                 audio_frames: s.audio_frames,
                 bitrate_bps: s.bitrate_bps(),
+                video: s.codec_info(MediaKind::Video),
+                audio: s.codec_info(MediaKind::Audio),
                 dropped_messages: s.dropped_messages,
             })
             .collect()
@@ -664,6 +674,34 @@ impl Stream {
             entry.1 = message.clone();
         } else if self.headers.len() < MAX_HEADERS {
             self.headers.push((key, message.clone()));
+        }
+    }
+
+    /// What track 0's sequence header of `kind` says, if there is one.
+    fn codec_info(&self, kind: MediaKind) -> Option<CodecInfo> {
+        let (_, header) = self
+            .headers
+            .iter()
+            .find(|((k, track, packet_type), _)| *k == kind && *track == 0 && *packet_type == 0)?;
+        match kind {
+            MediaKind::Video => VideoTag::parse(&header.payload)
+                .ok()?
+                .tracks()
+                .find_map(|view| match view {
+                    EnhancedVideoData::SequenceHeader { codec, config, .. } => {
+                        Some(video_info(codec, &config))
+                    }
+                    _ => None,
+                }),
+            MediaKind::Audio => AudioTag::parse(&header.payload)
+                .ok()?
+                .tracks()
+                .find_map(|view| match view {
+                    EnhancedAudioData::SequenceHeader { codec, config, .. } => {
+                        Some(audio_info(codec, &config))
+                    }
+                    _ => None,
+                }),
         }
     }
 

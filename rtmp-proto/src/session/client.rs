@@ -5,6 +5,7 @@ use super::link::{csid, Incoming, Link};
 use super::{OutputQueue, SessionConfig, SessionError};
 use crate::amf::{Amf0Value, AmfObject};
 use crate::chunk::RawMessage;
+use crate::enhanced::CapsEx;
 use crate::handshake::{ClientHandshake, HandshakeForm};
 use crate::media::{MediaKind, MediaMessage};
 use crate::message::{type_id, Command, UserControl};
@@ -45,6 +46,9 @@ pub struct ClientParams {
     pub object_encoding: f64,
     /// Handshake form to offer.
     pub handshake: HandshakeForm,
+    /// Enhanced RTMP extended capabilities to announce (`capsEx`), e.g. Reconnect
+    /// when the client follows reconnect requests. Empty announces nothing.
+    pub caps_ex: CapsEx,
     /// Further properties for the connect command object.
     pub extra: AmfObject,
 }
@@ -58,6 +62,7 @@ impl ClientParams {
             flash_ver: "FMLE/3.0 (compatible; rtmp-rs)".into(),
             object_encoding: 0.0,
             handshake: HandshakeForm::Digest,
+            caps_ex: CapsEx::empty(),
             extra: AmfObject::new(),
         }
     }
@@ -457,6 +462,9 @@ impl ClientSession {
                 .with("videoFunction", 1.0);
         }
         object.insert("objectEncoding", p.object_encoding);
+        if p.caps_ex != CapsEx::empty() {
+            object.insert("capsEx", f64::from(p.caps_ex.bits()));
+        }
         for (key, value) in p.extra.iter() {
             object.insert(key.clone(), value.clone());
         }

@@ -3,6 +3,7 @@
 //! events mean for the connection's life.
 
 use super::{ClientConfig, ClientError};
+use rtmp_proto::enhanced::CapsEx;
 use rtmp_proto::url::{RtmpUrl, Scheme};
 use rtmp_proto::{ClientEvent, ClientIntent, ClientParams, ClientSession};
 use std::collections::hash_map::RandomState;
@@ -112,7 +113,11 @@ impl ClientConnection {
             .await
             .map_err(|_| ClientError::ConnectTimeout)??;
         let (reader, writer) = tokio::io::split(stream);
-        let params = ClientParams::new(url.tc_url.clone(), url.app.clone());
+        let mut params = ClientParams::new(url.tc_url.clone(), url.app.clone());
+        if config.reconnect.is_some() {
+            // It follows reconnect requests: say so (E-RTMP capsEx Reconnect).
+            params.caps_ex = CapsEx::RECONNECT;
+        }
         let seed = RandomState::new().build_hasher().finish();
         let session = ClientSession::new(config.session(), params, intent, Instant::now(), seed);
         Ok(ClientConnection {
