@@ -899,6 +899,37 @@ pub fn source_framecrc(ff: &Path, input: &Path) -> String {
     framecrc_of(ff, input, &[])
 }
 
+/// H.264 + AAC, 10 s with 2 s GOPs (for late-join timing).
+pub fn h264_aac_gop2_flv() -> PathBuf {
+    fixture(
+        "h264_aac_gop2.flv",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=30:duration=10",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=10",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-g",
+            "60",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "64k",
+            "-f",
+            "flv",
+        ],
+    )
+}
+
 /// Like [`source_framecrc`] but with every stream (`-map 0`): extra video tracks too.
 pub fn source_framecrc_all(ff: &Path, input: &Path) -> String {
     framecrc_of(ff, input, &["-map", "0"])
