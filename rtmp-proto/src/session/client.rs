@@ -162,8 +162,6 @@ pub struct ClientSession {
     next_transaction: f64,
     stream_id: Option<u32>,
     started: Instant,
-    closing: bool,
-    error: Option<SessionError>,
 }
 
 impl ClientSession {
@@ -193,8 +191,6 @@ impl ClientSession {
             next_transaction: 1.0,
             stream_id: None,
             started: now,
-            closing: false,
-            error: None,
         }
     }
 
@@ -211,14 +207,12 @@ impl ClientSession {
 
     /// Feeds bytes received from the server, split anywhere. On error the session is over.
     pub fn handle_input(&mut self, now: Instant, mut data: &[u8]) -> Result<(), SessionError> {
-        if let Some(e) = &self.error {
-            return Err(e.clone());
-        }
+        self.link.check_open()?;
         self.link.note_input(now, data.len());
         let result = self
             .consume(now, &mut data)
             .and_then(|()| self.link.finish_input());
-        result.map_err(|e| self.fail(e))
+        result.map_err(|e| self.link.fail(e))
     }
 
     fn consume(&mut self, now: Instant, data: &mut &[u8]) -> Result<(), SessionError> {
@@ -235,22 +229,11 @@ impl ClientSession {
                 Incoming::Message(message) => self.handle_message(now, message)?,
                 Incoming::Event(event) => self.events.push_back(ClientEvent::StreamControl(event)),
             }
-            if self.closing {
+            if self.link.is_closing() {
                 break;
             }
         }
         Ok(())
-    }
-
-    /// Ends the session. Pending output is dropped — the peer is broken or gone —
-    /// except a connect rejection, which the peer should get to read.
-    fn fail(&mut self, error: SessionError) -> SessionError {
-        if !matches!(error, SessionError::ConnectRejected(_)) {
-            self.link.output.take_all();
-        }
-        self.closing = true;
-        self.error = Some(error.clone());
-        error
     }
 
     /// The next event, if any. Drain these after every call that feeds the session.
@@ -260,12 +243,12 @@ impl ClientSession {
 
     /// Why the session ended, once it has.
     pub fn error(&self) -> Option<&SessionError> {
-        self.error.as_ref()
+        self.link.error()
     }
 
     /// Whether the connection should be closed once the pending output is written.
     pub fn is_closing(&self) -> bool {
-        self.closing
+        self.link.is_closing()
     }
 
     /// Output waiting to be written (see [`ServerSession::output`](crate::ServerSession::output)).
@@ -285,7 +268,7 @@ impl ClientSession {
 
     /// When [`ClientSession::handle_timeout`] should next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.closing {
+        if self.link.is_closing() {
             return None;
         }
         let mut deadline = self.link.poll_timeout();
@@ -307,25 +290,23 @@ impl ClientSession {
 
     /// Applies the timers at `now`: pings, the connect timeout, unanswered calls.
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), SessionError> {
-        if let Some(e) = &self.error {
-            return Err(e.clone());
-        }
+        self.link.check_open()?;
         if matches!(self.phase, Phase::Handshake | Phase::Connecting)
             && now >= self.started + self.config.connect_timeout
         {
-            return Err(self.fail(SessionError::ConnectTimeout));
+            return Err(self.link.fail(SessionError::ConnectTimeout));
         }
         if self
             .awaited_calls()
             .any(|sent| now >= sent + self.config.command_timeout)
         {
-            return Err(self.fail(SessionError::CommandTimeout));
+            return Err(self.link.fail(SessionError::CommandTimeout));
         }
         let result = self
             .link
             .handle_timeout(now)
             .and_then(|()| self.link.check_output());
-        result.map_err(|e| self.fail(e))
+        result.map_err(|e| self.link.fail(e))
     }
 
     /// Pauses (`true`) or resumes playback; the server answers with a status.
@@ -428,7 +409,7 @@ impl ClientSession {
             self.link.send_command(0, &delete);
         }
         self.phase = Phase::Finished;
-        self.closing = true;
+        self.link.close();
     }
 
     /// A command with a fresh transaction id, tracked until answered.

@@ -53,6 +53,10 @@ pub(crate) struct Link {
     max_pending_output: usize,
     /// Send commands in their AMF3 form (type 17), as a peer using objectEncoding 3 does.
     amf3_commands: bool,
+    /// The connection should close once the output is written.
+    closing: bool,
+    /// Why the session ended, if it failed.
+    error: Option<SessionError>,
 }
 
 impl Link {
@@ -73,7 +77,40 @@ impl Link {
             idle_timeout: config.idle_timeout,
             max_pending_output: config.max_pending_output,
             amf3_commands: false,
+            closing: false,
+            error: None,
         }
+    }
+
+    /// Ends the session with `error`. Pending output is dropped — the peer is broken or
+    /// gone — except a connect rejection, which the peer should get to read.
+    pub(crate) fn fail(&mut self, error: SessionError) -> SessionError {
+        if !matches!(error, SessionError::ConnectRejected(_)) {
+            self.output.take_all();
+        }
+        self.closing = true;
+        self.error = Some(error.clone());
+        error
+    }
+
+    /// Ends the session politely: close once the pending output is written.
+    pub(crate) fn close(&mut self) {
+        self.closing = true;
+    }
+
+    /// Whether the connection should close once the pending output is written.
+    pub(crate) fn is_closing(&self) -> bool {
+        self.closing
+    }
+
+    /// Why the session ended, once it failed.
+    pub(crate) fn error(&self) -> Option<&SessionError> {
+        self.error.as_ref()
+    }
+
+    /// The session's error, if it failed.
+    pub(crate) fn check_open(&self) -> Result<(), SessionError> {
+        self.error.clone().map_or(Ok(()), Err)
     }
 
     /// Records that `len` bytes arrived at `now`: the peer is alive.

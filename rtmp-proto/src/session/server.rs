@@ -85,8 +85,6 @@ pub struct ServerSession {
     next_stream_id: u32,
     app: String,
     started: Instant,
-    closing: bool,
-    error: Option<SessionError>,
 }
 
 impl ServerSession {
@@ -106,8 +104,6 @@ impl ServerSession {
             next_stream_id: 1,
             app: String::new(),
             started: now,
-            closing: false,
-            error: None,
         }
     }
 
@@ -119,9 +115,7 @@ impl ServerSession {
     /// Feeds bytes received from the peer, split anywhere. On error the session is
     /// over: write what output remains (if any), then close the connection.
     pub fn handle_input(&mut self, now: Instant, mut data: &[u8]) -> Result<(), SessionError> {
-        if let Some(e) = &self.error {
-            return Err(e.clone());
-        }
+        self.link.check_open()?;
         self.link.note_input(now, data.len());
         let result = if self.held.is_empty() && self.pending.is_empty() {
             self.consume(now, &mut data)
@@ -134,8 +128,8 @@ impl ServerSession {
     /// Records the outcome of processing input and checks the bounds it may have crossed.
     fn settle(&mut self, result: Result<(), SessionError>) -> Result<(), SessionError> {
         match result.and_then(|()| self.link.finish_input()) {
-            Ok(()) => self.error.clone().map_or(Ok(()), Err),
-            Err(e) => Err(self.fail(e)),
+            Ok(()) => self.link.check_open(),
+            Err(e) => Err(self.link.fail(e)),
         }
     }
 
@@ -151,7 +145,7 @@ impl ServerSession {
 
     /// Processes held input once no request is pending.
     fn resume(&mut self, now: Instant) {
-        if self.pending.is_empty() && !self.held.is_empty() && self.error.is_none() {
+        if self.pending.is_empty() && !self.held.is_empty() && self.link.error().is_none() {
             let held = std::mem::take(&mut self.held);
             let result = self.consume(now, &mut &held[..]);
             let _ = self.settle(result);
@@ -174,7 +168,7 @@ impl ServerSession {
                 Incoming::Message(message) => self.handle_message(now, message)?,
                 Incoming::Event(event) => tracing::trace!(?event, "user control event"),
             }
-            if self.closing {
+            if self.link.is_closing() {
                 return Ok(());
             }
             if !self.pending.is_empty() {
@@ -184,17 +178,6 @@ impl ServerSession {
         Ok(())
     }
 
-    /// Ends the session. Pending output is dropped — the peer is broken or gone —
-    /// except a connect rejection, which the peer should get to read.
-    fn fail(&mut self, error: SessionError) -> SessionError {
-        if !matches!(error, SessionError::ConnectRejected(_)) {
-            self.link.output.take_all();
-        }
-        self.closing = true;
-        self.error = Some(error.clone());
-        error
-    }
-
     /// The next event, if any. Drain these after every call that feeds the session.
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
         self.events.pop_front()
@@ -202,12 +185,12 @@ impl ServerSession {
 
     /// Why the session ended, once it has.
     pub fn error(&self) -> Option<&SessionError> {
-        self.error.as_ref()
+        self.link.error()
     }
 
     /// Whether the connection should be closed once the pending output is written.
     pub fn is_closing(&self) -> bool {
-        self.closing
+        self.link.is_closing()
     }
 
     /// Output waiting to be written: write its segments with one vectored write
@@ -228,7 +211,7 @@ impl ServerSession {
 
     /// When [`ServerSession::handle_timeout`] should next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.closing {
+        if self.link.is_closing() {
             return None;
         }
         let mut deadline = self.link.poll_timeout();
@@ -263,13 +246,11 @@ impl ServerSession {
     /// Applies the timers at `now`: pings, the connect and idle timeouts, and requests
     /// left unanswered past the command timeout (rejected).
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), SessionError> {
-        if let Some(e) = &self.error {
-            return Err(e.clone());
-        }
+        self.link.check_open()?;
         if !matches!(self.phase, Phase::Connected)
             && now >= self.started + self.config.connect_timeout
         {
-            return Err(self.fail(SessionError::ConnectTimeout));
+            return Err(self.link.fail(SessionError::ConnectTimeout));
         }
         let expired: SmallVec<[RequestId; 2]> = self
             .pending
@@ -284,7 +265,7 @@ impl ServerSession {
             .publishing_since_media()
             .is_some_and(|last| now >= last + self.config.publish_idle_timeout)
         {
-            return Err(self.fail(SessionError::PublishIdle));
+            return Err(self.link.fail(SessionError::PublishIdle));
         }
         let grace = self.config.republish_grace;
         let ended: SmallVec<[u32; 1]> = self
@@ -311,7 +292,7 @@ impl ServerSession {
             .link
             .handle_timeout(now)
             .and_then(|()| self.link.check_output());
-        result.map_err(|e| self.fail(e))
+        result.map_err(|e| self.link.fail(e))
     }
 
     /// Grants a request.
@@ -363,7 +344,8 @@ impl ServerSession {
                 );
                 self.link
                     .send_command(0, &Command::error(transaction_id, info));
-                self.fail(SessionError::ConnectRejected(reason.to_owned()));
+                self.link
+                    .fail(SessionError::ConnectRejected(reason.to_owned()));
             }
             Request::Publish { stream_id, .. } => {
                 self.set_role(stream_id, Role::Idle);
@@ -389,7 +371,7 @@ impl ServerSession {
 
     fn after_answer(&mut self, now: Instant) {
         if let Err(e) = self.link.check_output() {
-            self.fail(e);
+            self.link.fail(e);
         }
         self.resume(now);
     }
@@ -417,7 +399,7 @@ impl ServerSession {
         );
         self.link
             .send_command(0, &Command::error(transaction_id, info));
-        self.fail(SessionError::ConnectRejected(format!(
+        self.link.fail(SessionError::ConnectRejected(format!(
             "redirected to {url}"
         )));
         self.after_answer(now);
