@@ -23,7 +23,9 @@
 
 pub use rtmp_proto as proto;
 pub use rtmp_proto::enhanced::{EnhancedRtmpMode, EnhancedServerCapabilities};
-pub use rtmp_tokio::{AuthResult, RtmpHandler, RtmpServer, ServerConfig, ServerHandle};
+pub use rtmp_tokio::{
+    AuthResult, RtmpHandler, RtmpServer, ServerConfig, ServerHandle, SessionStats,
+};
 
 /// The contexts handed to [`RtmpHandler`] callbacks.
 pub mod session {

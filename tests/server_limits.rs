@@ -50,6 +50,14 @@ async fn connections_over_the_limit_are_closed_and_others_keep_working() {
     handshake(&mut first).await.unwrap();
     handshake(&mut second).await.unwrap();
     assert_eq!(handle.connections(), 2);
+    let sessions = handle.sessions();
+    assert_eq!(sessions.len(), 2);
+    assert!(
+        sessions
+            .iter()
+            .all(|s| s.bytes_in == 1537 && s.bytes_out == 3073),
+        "per-session bytes: C0+C1 in, S0+S1+S2 out: {sessions:?}"
+    );
 
     let mut third = TcpStream::connect(addr).await.unwrap();
     assert!(closed(&mut third).await, "the third connection is refused");

@@ -1,12 +1,13 @@
 //! One connection's task: the read → session → handler → write loop.
 
 use crate::callbacks;
-use crate::server::Shared;
+use crate::server::{SessionCounters, Shared};
 use crate::{AuthResult, RtmpHandler, SessionContext, StreamContext};
 use rtmp_proto::hub::{DrainStatus, Membership, Routed, StreamKey};
 use rtmp_proto::{ServerEvent, ServerSession, SessionError};
 use std::io::IoSlice;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -31,6 +32,8 @@ pub(crate) struct Connection<H, R, W> {
     notify: Arc<Notify>,
     membership: Membership<Arc<Notify>>,
     wake: Vec<Arc<Notify>>,
+    /// Bytes in and out, read by `ServerHandle::sessions`.
+    counters: Arc<SessionCounters>,
     /// The stream key of each message stream this connection publishes or plays.
     stream_keys: Vec<(u32, String)>,
     /// Whether the hub may hold deliveries for this connection's players: set when
@@ -54,6 +57,7 @@ where
     ) -> Self {
         let session = ServerSession::new(shared.config.session.clone(), Instant::now(), seed);
         let notify = Arc::new(Notify::new());
+        let counters = shared.register_session(id, peer);
         Connection {
             shared,
             reader,
@@ -66,6 +70,7 @@ where
             },
             membership: Membership::new(notify.clone()),
             woken: true,
+            counters,
             stream_keys: Vec::new(),
             notify,
             wake: Vec::new(),
@@ -83,6 +88,7 @@ where
             tracing::debug!("connected");
             let outcome = self.serve(stop).await;
             self.cleanup().await;
+            self.shared.unregister_session(self.ctx.session_id);
             match outcome {
                 Ok(()) => tracing::info!("closed"),
                 Err(reason) => tracing::info!(%reason, "closed"),
@@ -134,6 +140,7 @@ where
                 read = reader.read(&mut buf), if !session.is_closing() => match read {
                     Ok(0) => return Ok(()),
                     Ok(n) => {
+                        self.counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
                         let _ = self.session.handle_input(Instant::now(), &buf[..n]);
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Ok(()),
@@ -146,6 +153,7 @@ where
                 }, if !session.output().is_empty() => match written {
                     Ok(0) => return Err("peer stopped accepting data".into()),
                     Ok(n) => {
+                        self.counters.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
                         self.session.advance_output(n);
                         if self.session.output().is_empty() {
                             // TLS holds records until flushed; for TCP this is free.

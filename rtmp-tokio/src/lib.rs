@@ -33,6 +33,6 @@ mod tls;
 
 pub use config::ServerConfig;
 pub use handler::{AuthResult, RtmpHandler, SessionContext, StreamContext};
-pub use server::{RtmpServer, ServerHandle};
+pub use server::{RtmpServer, ServerHandle, SessionStats};
 #[cfg(feature = "tls")]
 pub use tls::ServerTls;

@@ -5,6 +5,7 @@ use crate::connection::Connection;
 use crate::{RtmpHandler, ServerConfig};
 use rtmp_proto::hub::{Hub, StreamInfo};
 use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::io;
@@ -30,12 +31,58 @@ pub(crate) struct Shared<H> {
     next_session: AtomicU64,
     seed: u64,
     connections: Arc<AtomicUsize>,
+    sessions: Arc<SessionRegistry>,
 }
 
 impl<H> Shared<H> {
     pub(crate) fn hub(&self) -> MutexGuard<'_, Hub<Arc<Notify>>> {
         lock(&self.hub)
     }
+
+    /// Registers a connection's byte counters for [`ServerHandle::sessions`].
+    pub(crate) fn register_session(&self, id: u64, peer: SocketAddr) -> Arc<SessionCounters> {
+        let counters = Arc::new(SessionCounters {
+            peer,
+            bytes_in: AtomicU64::new(0),
+            bytes_out: AtomicU64::new(0),
+        });
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, counters.clone());
+        counters
+    }
+
+    /// Forgets a closed connection's counters.
+    pub(crate) fn unregister_session(&self, id: u64) {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+    }
+}
+
+/// Live byte counters of one connection.
+#[derive(Debug)]
+pub(crate) struct SessionCounters {
+    peer: SocketAddr,
+    pub(crate) bytes_in: AtomicU64,
+    pub(crate) bytes_out: AtomicU64,
+}
+
+type SessionRegistry = Mutex<HashMap<u64, Arc<SessionCounters>>>;
+
+/// A snapshot of one connection, for stats and logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionStats {
+    /// Server-unique id of the connection (as in [`crate::SessionContext`]).
+    pub session_id: u64,
+    /// The client's address.
+    pub peer_addr: SocketAddr,
+    /// Bytes received from the client.
+    pub bytes_in: u64,
+    /// Bytes written to the client.
+    pub bytes_out: u64,
 }
 
 /// Locks the hub; a panic elsewhere while it was held leaves plain data behind, so
@@ -116,9 +163,26 @@ async fn accept(listener: Option<&TcpListener>) -> io::Result<(TcpStream, Socket
 pub struct ServerHandle {
     hub: Arc<SharedHub>,
     connections: Arc<AtomicUsize>,
+    sessions: Arc<SessionRegistry>,
 }
 
 impl ServerHandle {
+    /// Every open connection with its byte counts, oldest first.
+    pub fn sessions(&self) -> Vec<SessionStats> {
+        let registry = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        let mut stats: Vec<SessionStats> = registry
+            .iter()
+            .map(|(id, c)| SessionStats {
+                session_id: *id,
+                peer_addr: c.peer,
+                bytes_in: c.bytes_in.load(Ordering::Relaxed),
+                bytes_out: c.bytes_out.load(Ordering::Relaxed),
+            })
+            .collect();
+        stats.sort_by_key(|s| s.session_id);
+        stats
+    }
+
     /// Every stream with its publisher state and player count.
     pub fn streams(&self) -> Vec<StreamInfo> {
         lock(&self.hub).streams()
@@ -142,6 +206,7 @@ impl<H: RtmpHandler> RtmpServer<H> {
                 next_session: AtomicU64::new(1),
                 seed,
                 connections: Arc::new(AtomicUsize::new(0)),
+                sessions: Arc::default(),
             }),
             listeners: None,
         }
@@ -173,6 +238,7 @@ impl<H: RtmpHandler> RtmpServer<H> {
         ServerHandle {
             hub: self.shared.hub.clone(),
             connections: self.shared.connections.clone(),
+            sessions: self.shared.sessions.clone(),
         }
     }
 
