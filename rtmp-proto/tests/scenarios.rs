@@ -143,6 +143,8 @@ fn rejected_publish() {
     assert!(conn.events.iter().any(|e| matches!(e,
         ClientEvent::Status { level, code, description, .. }
             if level == "error" && code == "NetStream.Publish.BadName" && description == "Invalid stream key")));
+    assert!(conn.events.iter().any(|e| matches!(e,
+        ClientEvent::StreamFailed { code, .. } if code == "NetStream.Publish.BadName")));
     send(&mut world, publisher, &[video(0, 0x17, 10)]);
     assert!(world.hub.streams().is_empty(), "nothing was published");
 }
@@ -170,6 +172,11 @@ fn unpublish_notify() {
     assert!(world.conns[player]
         .events
         .contains(&ClientEvent::StreamControl(UserControl::StreamEof(1))));
+    assert!(world.conns[player]
+        .events
+        .contains(&ClientEvent::StreamEnded {
+            code: "NetStream.Play.UnpublishNotify".into()
+        }));
 }
 
 #[test]

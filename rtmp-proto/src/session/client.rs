@@ -103,6 +103,20 @@ pub enum ClientEvent {
         /// Why.
         description: String,
     },
+    /// The server refused or failed the publish or play (an error-level status, e.g.
+    /// `NetStream.Publish.BadName`, `NetStream.Play.StreamNotFound`); follows the Status.
+    StreamFailed {
+        /// The status code.
+        code: String,
+        /// The server's description.
+        description: String,
+    },
+    /// The played stream ended (`NetStream.Play.Stop`, `…Complete`, `…UnpublishNotify`);
+    /// follows the Status.
+    StreamEnded {
+        /// The status code.
+        code: String,
+    },
     /// Publishing may begin: the server sent `NetStream.Publish.Start`.
     PublishStarted,
     /// Playing began: the server sent `NetStream.Play.Start`.
@@ -561,12 +575,33 @@ impl ClientSession {
                         _ => {}
                     }
                 }
+                let description = text(&info, "description").unwrap_or_default();
+                let failed = level.eq_ignore_ascii_case("error");
+                let ended = self.phase == Phase::Active
+                    && matches!(self.intent, ClientIntent::Play { .. })
+                    && matches!(
+                        code.as_str(),
+                        "NetStream.Play.Stop"
+                            | "NetStream.Play.Complete"
+                            | "NetStream.Play.UnpublishNotify"
+                    );
+                let outcome = if failed {
+                    Some(ClientEvent::StreamFailed {
+                        code: code.clone(),
+                        description: description.clone(),
+                    })
+                } else if ended {
+                    Some(ClientEvent::StreamEnded { code: code.clone() })
+                } else {
+                    None
+                };
                 self.events.push_back(ClientEvent::Status {
                     stream_id,
                     level,
                     code,
-                    description: text(&info, "description").unwrap_or_default(),
+                    description,
                 });
+                self.events.extend(outcome);
             }
             "onBWDone" | "_onbwcheck" | "_onbwdone" | "onFCPublish" | "onFCUnpublish" => {}
             other => tracing::debug!(command = other, "command from server not handled: ignored"),

@@ -46,35 +46,17 @@ pub(crate) enum Lifecycle {
     Nothing,
 }
 
-/// Classifies a session event. Before the stream starts, an error-level status is a
-/// refusal (`NetStream.Publish.BadName`, `NetStream.Play.StreamNotFound` …).
-pub(crate) fn lifecycle(event: &ClientEvent, started: bool) -> Lifecycle {
+/// What a session event means for the connection (the session decides; this maps).
+pub(crate) fn lifecycle(event: &ClientEvent) -> Lifecycle {
     match event {
         ClientEvent::PublishStarted | ClientEvent::PlayStarted => Lifecycle::Started,
-        ClientEvent::Status {
-            level,
-            code,
-            description,
-            ..
-        } => {
-            if level.eq_ignore_ascii_case("error") {
-                return Lifecycle::Failed(ClientError::Rejected {
-                    code: code.clone(),
-                    description: description.clone(),
-                });
-            }
-            let end = matches!(
-                code.as_str(),
-                "NetStream.Play.Stop"
-                    | "NetStream.Play.Complete"
-                    | "NetStream.Play.UnpublishNotify"
-            );
-            if started && end {
-                Lifecycle::Ended
-            } else {
-                Lifecycle::Nothing
-            }
+        ClientEvent::StreamFailed { code, description } => {
+            Lifecycle::Failed(ClientError::Rejected {
+                code: code.clone(),
+                description: description.clone(),
+            })
         }
+        ClientEvent::StreamEnded { .. } => Lifecycle::Ended,
         ClientEvent::ReconnectRequest { tc_url, .. } => Lifecycle::Redirect(tc_url.clone()),
         _ => Lifecycle::Nothing,
     }
@@ -253,37 +235,31 @@ async fn connect(url: &RtmpUrl, config: &ClientConfig) -> Result<Box<dyn Transpo
 mod tests {
     use super::*;
 
-    fn status(level: &str, code: &str) -> ClientEvent {
-        ClientEvent::Status {
-            stream_id: 1,
-            level: level.into(),
-            code: code.into(),
-            description: "why".into(),
-        }
-    }
-
     #[test]
-    fn events_and_the_connection_life() {
+    fn session_outcomes_map_to_the_connection_life() {
         assert!(matches!(
-            lifecycle(&ClientEvent::PlayStarted, false),
+            lifecycle(&ClientEvent::PlayStarted),
             Lifecycle::Started
         ));
+        let failed = ClientEvent::StreamFailed {
+            code: "NetStream.Publish.BadName".into(),
+            description: "why".into(),
+        };
         assert!(matches!(
-            lifecycle(&status("error", "NetStream.Publish.BadName"), false),
+            lifecycle(&failed),
             Lifecycle::Failed(ClientError::Rejected { code, .. }) if code == "NetStream.Publish.BadName"
         ));
-        assert!(matches!(
-            lifecycle(&status("status", "NetStream.Play.UnpublishNotify"), true),
-            Lifecycle::Ended
-        ));
-        assert!(matches!(
-            lifecycle(&status("status", "NetStream.Play.Stop"), false),
-            Lifecycle::Nothing
-        ));
-        assert!(matches!(
-            lifecycle(&status("status", "NetStream.Play.PublishNotify"), true),
-            Lifecycle::Nothing
-        ));
+        let ended = ClientEvent::StreamEnded {
+            code: "NetStream.Play.UnpublishNotify".into(),
+        };
+        assert!(matches!(lifecycle(&ended), Lifecycle::Ended));
+        let status = ClientEvent::Status {
+            stream_id: 1,
+            level: "status".into(),
+            code: "x".into(),
+            description: String::new(),
+        };
+        assert!(matches!(lifecycle(&status), Lifecycle::Nothing));
     }
 
     #[test]

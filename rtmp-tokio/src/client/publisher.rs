@@ -220,7 +220,7 @@ impl Task {
                 }
             }
             while let Some(event) = self.connection.poll_event() {
-                match lifecycle(&event, true) {
+                match lifecycle(&event) {
                     Lifecycle::Failed(error) => return Err(error),
                     Lifecycle::Redirect(tc_url) if self.config.reconnect.is_some() => {
                         if let Some(Ok(to)) =
@@ -309,7 +309,7 @@ async fn establish_once(
             Turn::Closed => return Err(ClientError::Closed),
         }
         while let Some(event) = connection.poll_event() {
-            match lifecycle(&event, false) {
+            match lifecycle(&event) {
                 Lifecycle::Started => {
                     tracing::info!(%url, "publishing");
                     return Ok(connection);

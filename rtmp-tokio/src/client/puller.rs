@@ -214,7 +214,7 @@ impl RtmpPuller {
                 return Outcome::Failed { error, started };
             }
             while let Some(event) = connection.poll_event() {
-                let life = lifecycle(&event, started);
+                let life = lifecycle(&event);
                 if let Some(event) = to_user_event(event) {
                     if self.events.send(event).await.is_err() {
                         tracing::debug!("event receiver dropped: stopping");
