@@ -1,0 +1,8 @@
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+#[path = "../../rtmp-proto/tests/fuzz_bodies/mod.rs"]
+mod bodies;
+
+fuzz_target!(|data: &[u8]| bodies::server_session(data));
