@@ -289,15 +289,15 @@ impl<W: Clone> Player<W> {
         }
     }
 
-    fn start_tracks(&mut self, keyframe: &MediaMessage) {
-        for (track, _) in keyframe.tracks() {
+    fn start_tracks(&mut self, keyframe: &SharedMedia) {
+        for &(track, _) in keyframe.tracks() {
             if !self.started.contains(&track) {
                 self.started.push(track);
             }
         }
     }
 
-    fn all_started(&self, frame: &MediaMessage) -> bool {
+    fn all_started(&self, frame: &SharedMedia) -> bool {
         frame
             .tracks()
             .iter()
@@ -737,7 +737,7 @@ fn live_stream(streams: &mut HashMap<u64, Stream>, handle: PublishHandle) -> Opt
 /// Decides whether `player` gets `message` now, updating its keyframe gates.
 fn admit<W: Clone>(
     player: &mut Player<W>,
-    message: &MediaMessage,
+    message: &SharedMedia,
     has_video: bool,
     config: &HubConfig,
 ) -> bool {

@@ -2,7 +2,7 @@
 //! chunk encoding made once and reused by every session that sends it.
 
 use crate::chunk::{ChunkEncoder, MessageHeader};
-use crate::media::MediaMessage;
+use crate::media::{MediaMessage, TrackClasses};
 use bytes::{Bytes, BytesMut};
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -18,6 +18,8 @@ struct Encoded {
 #[derive(Debug)]
 struct Inner {
     message: MediaMessage,
+    /// The message's tracks, read once for every player's per-track checks.
+    tracks: TrackClasses,
     encoded: OnceLock<Encoded>,
     encodings: AtomicU32,
 }
@@ -30,6 +32,7 @@ pub struct SharedMedia(Arc<Inner>);
 impl From<MediaMessage> for SharedMedia {
     fn from(message: MediaMessage) -> Self {
         SharedMedia(Arc::new(Inner {
+            tracks: message.tracks(),
             message,
             encoded: OnceLock::new(),
             encodings: AtomicU32::new(0),
@@ -81,6 +84,12 @@ impl SharedMedia {
         } else {
             encode()
         }
+    }
+
+    /// The tracks the message carries, with each one's class (read once, when the
+    /// message entered the hub; see [`MediaMessage::tracks`]).
+    pub fn tracks(&self) -> &TrackClasses {
+        &self.0.tracks
     }
 
     /// How many times this message has been chunk-encoded (for tests and stats).
