@@ -112,11 +112,17 @@ pub fn ex_packet_type(kind: MediaKind, payload: &[u8]) -> Option<u8> {
 /// messages, command frames and unreadable ones).
 pub fn first_fourcc(kind: MediaKind, payload: &[u8]) -> Option<[u8; 4]> {
     let &first = payload.first()?;
-    ex_packet_type(kind, payload)?;
-    let (multitrack, is_command) = match kind {
-        MediaKind::Video => (VIDEO_MULTITRACK, (first >> 4) & 0x07 == 5),
-        MediaKind::Audio => (AUDIO_MULTITRACK, false),
+    let (is_ex, multitrack, is_command) = match kind {
+        MediaKind::Video => (
+            first & 0x80 != 0,
+            VIDEO_MULTITRACK,
+            (first >> 4) & 0x07 == 5,
+        ),
+        MediaKind::Audio => (first >> 4 == 9, AUDIO_MULTITRACK, false),
     };
+    if !is_ex {
+        return None;
+    }
     let mut r = Reader::new(payload.get(1..).unwrap_or_default());
     let packet_type = ex::read_mod_ex(&mut r, first & 0x0F, |_| {}).ok()?;
     if is_command && packet_type != VIDEO_METADATA {
