@@ -18,10 +18,23 @@
 //! Crate map:
 //! - [`proto`]: the core — handshake, chunking, AMF, commands, sessions, fan-out policy.
 //! - `rtmp-tokio`: the Tokio server ([`RtmpServer`], [`ServerConfig`], [`RtmpHandler`]).
+//! - `mio` (feature `mio`, the `rtmp-mio` crate): a single-threaded server and client
+//!   for a mio event loop of your own.
+//! - `async_std` (feature `async-std`, the `rtmp-async-std` crate): a server and client
+//!   on the `futures-io` traits, for async-std, smol and other executors.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub use rtmp_proto as proto;
+
+/// The mio adapter (feature `mio`): an RTMP server and client for your own event loop.
+#[cfg(feature = "mio")]
+pub use rtmp_mio as mio;
+
+/// The futures-io adapter (feature `async-std`): an RTMP server and client for
+/// async-std, smol and other executors.
+#[cfg(feature = "async-std")]
+pub use rtmp_async_std as async_std;
 pub use rtmp_proto::enhanced::{EnhancedRtmpMode, EnhancedServerCapabilities};
 pub use rtmp_tokio::{
     AuthResult, RtmpHandler, RtmpServer, ServerConfig, ServerHandle, SessionStats,

@@ -16,6 +16,9 @@
 //!
 //! Modules:
 //! - [`amf`]: AMF0 and AMF3 values, encode and decode.
+//! - [`app`]: what an application sees of a server connection: the async
+//!   [`RtmpHandler`](app::RtmpHandler) and [`ServerConnection`](app::ServerConnection),
+//!   the connection glue every adapter drives.
 //! - [`handshake`]: the RTMP handshake, simple and digest forms, both roles.
 //! - [`chunk`]: the chunk stream decoder (reassembly) and encoder (header compression).
 //! - [`enhanced`]: Enhanced RTMP capability negotiation (FourCC lists and maps, capsEx).
@@ -30,6 +33,7 @@
 #![warn(missing_docs)]
 
 pub mod amf;
+pub mod app;
 pub mod chunk;
 pub mod enhanced;
 pub mod flv;

@@ -22,17 +22,15 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod callbacks;
 pub mod client;
 mod config;
 mod connection;
-mod handler;
 mod server;
 #[cfg(feature = "tls")]
 mod tls;
 
 pub use config::ServerConfig;
-pub use handler::{AuthResult, RtmpHandler, SessionContext, StreamContext};
-pub use server::{RtmpServer, ServerHandle, SessionStats};
+pub use rtmp_proto::app::{AuthResult, RtmpHandler, SessionContext, SessionStats, StreamContext};
+pub use server::{RtmpServer, ServerHandle};
 #[cfg(feature = "tls")]
 pub use tls::ServerTls;

@@ -3,6 +3,7 @@
 
 use crate::connection::Connection;
 use crate::{RtmpHandler, ServerConfig};
+use rtmp_proto::app::{drive, SessionStats};
 use rtmp_proto::hub::{Hub, StreamInfo};
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
@@ -11,7 +12,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
@@ -35,10 +36,6 @@ pub(crate) struct Shared<H> {
 }
 
 impl<H> Shared<H> {
-    pub(crate) fn hub(&self) -> MutexGuard<'_, Hub<Arc<Notify>>> {
-        lock(&self.hub)
-    }
-
     /// Registers a connection's byte counters for [`ServerHandle::sessions`].
     pub(crate) fn register_session(&self, id: u64, peer: SocketAddr) -> Arc<SessionCounters> {
         let counters = Arc::new(SessionCounters {
@@ -71,25 +68,6 @@ pub(crate) struct SessionCounters {
 }
 
 type SessionRegistry = Mutex<HashMap<u64, Arc<SessionCounters>>>;
-
-/// A snapshot of one connection, for stats and logs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionStats {
-    /// Server-unique id of the connection (as in [`crate::SessionContext`]).
-    pub session_id: u64,
-    /// The client's address.
-    pub peer_addr: SocketAddr,
-    /// Bytes received from the client.
-    pub bytes_in: u64,
-    /// Bytes written to the client.
-    pub bytes_out: u64,
-}
-
-/// Locks the hub; a panic elsewhere while it was held leaves plain data behind, so
-/// a poisoned lock is taken over rather than spread.
-fn lock(hub: &SharedHub) -> MutexGuard<'_, Hub<Arc<Notify>>> {
-    hub.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// An RTMP server: publishers push streams by key, players pull them.
 pub struct RtmpServer<H> {
@@ -185,7 +163,7 @@ impl ServerHandle {
 
     /// Every stream with its publisher state and player count.
     pub fn streams(&self) -> Vec<StreamInfo> {
-        lock(&self.hub).streams()
+        drive::lock(&self.hub).streams()
     }
 
     /// Connections being served now.

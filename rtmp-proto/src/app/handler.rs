@@ -1,10 +1,11 @@
-//! [`RtmpHandler`]: the app's say over connections and streams, and its view of media.
+//! [`RtmpHandler`]: the app's say over connections and streams, and its view of media,
+//! as async callbacks any executor can run (they use only `std::future`).
 
-use rtmp_proto::amf::AmfObject;
-use rtmp_proto::media::audio::LegacyAudioTag;
-use rtmp_proto::media::video::LegacyVideoTag;
-use rtmp_proto::media::{EnhancedAudioData, EnhancedVideoData, MediaMessage};
-use rtmp_proto::message::{ConnectParams, PlayParams, PublishParams};
+use crate::amf::AmfObject;
+use crate::media::audio::LegacyAudioTag;
+use crate::media::video::LegacyVideoTag;
+use crate::media::{EnhancedAudioData, EnhancedVideoData, MediaMessage};
+use crate::message::{ConnectParams, PlayParams, PublishParams};
 use std::future::Future;
 use std::net::SocketAddr;
 
@@ -29,6 +30,19 @@ pub struct SessionContext {
     pub peer_addr: SocketAddr,
     /// The application from `connect` (empty before it).
     pub app: String,
+}
+
+/// A snapshot of one connection, for stats and logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionStats {
+    /// Server-unique id of the connection (as in [`SessionContext`]).
+    pub session_id: u64,
+    /// The client's address.
+    pub peer_addr: SocketAddr,
+    /// Bytes received from the client.
+    pub bytes_in: u64,
+    /// Bytes written to the client.
+    pub bytes_out: u64,
 }
 
 /// What a media or stream callback knows: the connection and the stream.

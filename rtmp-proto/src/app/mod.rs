@@ -1,0 +1,18 @@
+//! What an application sees of a server connection, shared by every adapter.
+//!
+//! - [`RtmpHandler`]: async callbacks for auth, lifecycle and media, written against
+//!   `std::future` only, so any executor runs them (the Tokio and async-std adapters do).
+//! - [`ServerConnection`]: one connection as every adapter runs it — its
+//!   [`ServerSession`](crate::ServerSession), its place in the hub, and the answers to
+//!   the app's decisions — with no I/O and no locks. [`drive`] runs its events through
+//!   an [`RtmpHandler`]; a synchronous event loop (the mio adapter) answers them itself.
+//! - [`MediaView`]: what the media callbacks see of one message.
+
+mod connection;
+pub mod drive;
+mod handler;
+mod views;
+
+pub use connection::{AppEvent, ServerConnection, PULL_BELOW};
+pub use handler::{AuthResult, RtmpHandler, SessionContext, SessionStats, StreamContext};
+pub use views::{media_views, metadata_object, MediaView};
