@@ -5,11 +5,11 @@ use event_listener::Event;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use futures_lite::FutureExt;
-use rtmp_proto::app::{drive, RtmpHandler, ServerConnection, SessionContext, SessionStats};
+use rtmp_proto::app::{drive, RtmpHandler, ServerConnection, SessionContext};
+use rtmp_proto::app::{SessionCounters, SessionRegistry, SessionStats};
 use rtmp_proto::hub::{Hub, HubConfig, StreamInfo};
 use rtmp_proto::SessionConfig;
 use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::io::IoSlice;
 use std::net::SocketAddr;
@@ -56,8 +56,7 @@ struct Shared<H> {
     config: ServerConfig,
     handler: H,
     hub: Mutex<Hub<Waker>>,
-    /// Open connections' byte counters, by session id.
-    sessions: Mutex<HashMap<u64, (SocketAddr, Arc<[AtomicU64; 2]>)>>,
+    sessions: SessionRegistry,
     next_id: AtomicU64,
     seed: u64,
     stopped: AtomicBool,
@@ -86,7 +85,7 @@ impl<H: RtmpHandler> RtmpServer<H> {
                 hub: Mutex::new(Hub::new(config.hub)),
                 config,
                 handler,
-                sessions: Mutex::default(),
+                sessions: SessionRegistry::default(),
                 next_id: AtomicU64::new(1),
                 seed: RandomState::new().build_hasher().finish(),
                 stopped: AtomicBool::new(false),
@@ -102,21 +101,7 @@ impl<H: RtmpHandler> RtmpServer<H> {
 
     /// Every open connection with its byte counts, oldest first.
     pub fn sessions(&self) -> Vec<SessionStats> {
-        let sessions = self
-            .shared
-            .sessions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        let mut stats: Vec<SessionStats> = (sessions.iter())
-            .map(|(id, (peer, bytes))| SessionStats {
-                session_id: *id,
-                peer_addr: *peer,
-                bytes_in: bytes[0].load(Ordering::Relaxed),
-                bytes_out: bytes[1].load(Ordering::Relaxed),
-            })
-            .collect();
-        stats.sort_by_key(|s| s.session_id);
-        stats
+        self.shared.sessions.snapshot()
     }
 
     /// Closes every connection and makes [`RtmpServer::run`] return.
@@ -142,15 +127,11 @@ impl<H: RtmpHandler> RtmpServer<H> {
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
         let shared = &self.shared;
-        let bytes = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
-        {
-            let mut sessions = shared.sessions.lock().unwrap_or_else(|p| p.into_inner());
-            if sessions.len() >= shared.config.max_connections {
-                tracing::warn!("connection limit reached: refused");
-                return;
-            }
-            sessions.insert(id, (peer, bytes.clone()));
-        }
+        let limit = shared.config.max_connections;
+        let Some(bytes) = shared.sessions.register_within(id, peer, limit) else {
+            tracing::warn!("connection limit reached: refused");
+            return;
+        };
         if shared.handler.on_connection(peer).await {
             let outcome = self.serve(stream, peer, id, &bytes).await;
             match outcome {
@@ -160,7 +141,7 @@ impl<H: RtmpHandler> RtmpServer<H> {
         } else {
             tracing::info!("refused by on_connection");
         }
-        (shared.sessions.lock().unwrap_or_else(|p| p.into_inner())).remove(&id);
+        shared.sessions.unregister(id);
     }
 
     /// The connection loop: read → session → handler and hub → vectored write, with
@@ -170,7 +151,7 @@ impl<H: RtmpHandler> RtmpServer<H> {
         stream: S,
         peer: SocketAddr,
         id: u64,
-        bytes: &[AtomicU64; 2],
+        bytes: &SessionCounters,
     ) -> Result<(), String>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
@@ -249,7 +230,7 @@ impl<H: RtmpHandler> RtmpServer<H> {
             match read.or(write).or(hub_woke).or(tick).or(stopped).await {
                 Step::Read(Ok(0)) => break Ok(()),
                 Step::Read(Ok(n)) => {
-                    bytes[0].fetch_add(n as u64, Ordering::Relaxed);
+                    bytes.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
                     let _ = conn.session_mut().handle_input(Instant::now(), &buf[..n]);
                 }
                 Step::Read(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => {
@@ -258,7 +239,7 @@ impl<H: RtmpHandler> RtmpServer<H> {
                 Step::Read(Err(e)) => break Err(format!("read failed: {e}")),
                 Step::Wrote(Ok(0)) => break Err("peer stopped accepting data".into()),
                 Step::Wrote(Ok(n)) => {
-                    bytes[1].fetch_add(n as u64, Ordering::Relaxed);
+                    bytes.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
                     conn.session_mut().advance_output(n);
                     if conn.session().output().is_empty() {
                         if let Err(e) = writer.flush().await {

@@ -1,8 +1,8 @@
 //! One connection's task: the read → session → handler → write loop.
 
-use crate::server::{SessionCounters, Shared};
+use crate::server::Shared;
 use crate::{RtmpHandler, SessionContext};
-use rtmp_proto::app::{drive, ServerConnection};
+use rtmp_proto::app::{drive, ServerConnection, SessionCounters};
 use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -49,7 +49,7 @@ where
         };
         let config = shared.config.session.clone();
         let conn = ServerConnection::new(config, Instant::now(), seed, context, notify.clone());
-        let counters = shared.register_session(id, peer);
+        let counters = shared.sessions.register(id, peer);
         Connection {
             shared,
             reader,
@@ -73,7 +73,7 @@ where
             let _ = self.writer.shutdown().await;
             let shared = &self.shared;
             drive::close(&mut self.conn, &shared.handler, &shared.hub, wake).await;
-            shared.unregister_session(ctx.session_id);
+            shared.sessions.unregister(ctx.session_id);
             match outcome {
                 Ok(()) => tracing::info!("closed"),
                 Err(reason) => tracing::info!(%reason, "closed"),

@@ -3,10 +3,9 @@
 
 use crate::connection::Connection;
 use crate::{RtmpHandler, ServerConfig};
-use rtmp_proto::app::{drive, SessionStats};
+use rtmp_proto::app::{drive, SessionRegistry, SessionStats};
 use rtmp_proto::hub::{Hub, StreamInfo};
 use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::io;
@@ -32,42 +31,8 @@ pub(crate) struct Shared<H> {
     next_session: AtomicU64,
     seed: u64,
     connections: Arc<AtomicUsize>,
-    sessions: Arc<SessionRegistry>,
+    pub(crate) sessions: Arc<SessionRegistry>,
 }
-
-impl<H> Shared<H> {
-    /// Registers a connection's byte counters for [`ServerHandle::sessions`].
-    pub(crate) fn register_session(&self, id: u64, peer: SocketAddr) -> Arc<SessionCounters> {
-        let counters = Arc::new(SessionCounters {
-            peer,
-            bytes_in: AtomicU64::new(0),
-            bytes_out: AtomicU64::new(0),
-        });
-        self.sessions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, counters.clone());
-        counters
-    }
-
-    /// Forgets a closed connection's counters.
-    pub(crate) fn unregister_session(&self, id: u64) {
-        self.sessions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&id);
-    }
-}
-
-/// Live byte counters of one connection.
-#[derive(Debug)]
-pub(crate) struct SessionCounters {
-    peer: SocketAddr,
-    pub(crate) bytes_in: AtomicU64,
-    pub(crate) bytes_out: AtomicU64,
-}
-
-type SessionRegistry = Mutex<HashMap<u64, Arc<SessionCounters>>>;
 
 /// An RTMP server: publishers push streams by key, players pull them.
 pub struct RtmpServer<H> {
@@ -147,18 +112,7 @@ pub struct ServerHandle {
 impl ServerHandle {
     /// Every open connection with its byte counts, oldest first.
     pub fn sessions(&self) -> Vec<SessionStats> {
-        let registry = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        let mut stats: Vec<SessionStats> = registry
-            .iter()
-            .map(|(id, c)| SessionStats {
-                session_id: *id,
-                peer_addr: c.peer,
-                bytes_in: c.bytes_in.load(Ordering::Relaxed),
-                bytes_out: c.bytes_out.load(Ordering::Relaxed),
-            })
-            .collect();
-        stats.sort_by_key(|s| s.session_id);
-        stats
+        self.sessions.snapshot()
     }
 
     /// Every stream with its publisher state and player count.

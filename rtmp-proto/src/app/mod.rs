@@ -11,8 +11,10 @@
 mod connection;
 pub mod drive;
 mod handler;
+mod registry;
 mod views;
 
 pub use connection::{AppEvent, ServerConnection, PULL_BELOW};
 pub use handler::{AuthResult, RtmpHandler, SessionContext, SessionStats, StreamContext};
+pub use registry::{SessionCounters, SessionRegistry};
 pub use views::{media_views, metadata_object, MediaView};
