@@ -80,8 +80,8 @@ impl AsyncTestServer {
 }
 
 impl Served for AsyncTestServer {
-    fn url(&self, app: &str, key: &str) -> String {
-        format!("rtmp://127.0.0.1:{}/{app}/{key}", self.addr.port())
+    fn addr(&self) -> SocketAddr {
+        self.addr
     }
     fn streams(&self) -> Vec<StreamInfo> {
         (self.streams)()

@@ -6,4 +6,5 @@ pub mod ffmpeg;
 #[cfg(feature = "mio")]
 pub mod mio_server;
 pub mod relay;
+pub mod scenarios;
 pub mod server;

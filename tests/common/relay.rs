@@ -9,15 +9,19 @@ use std::time::{Duration, Instant};
 
 /// A running server under test, whatever runs it.
 pub trait Served {
+    /// The address it listens on.
+    fn addr(&self) -> std::net::SocketAddr;
     /// `rtmp://127.0.0.1:PORT/app/key`.
-    fn url(&self, app: &str, key: &str) -> String;
+    fn url(&self, app: &str, key: &str) -> String {
+        format!("rtmp://127.0.0.1:{}/{app}/{key}", self.addr().port())
+    }
     /// The server's streams now.
     fn streams(&self) -> Vec<hub::StreamInfo>;
 }
 
 impl Served for TestServer {
-    fn url(&self, app: &str, key: &str) -> String {
-        TestServer::url(self, app, key)
+    fn addr(&self) -> std::net::SocketAddr {
+        self.addr
     }
     fn streams(&self) -> Vec<hub::StreamInfo> {
         self.handle.streams()
