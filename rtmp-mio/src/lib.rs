@@ -18,7 +18,8 @@
 //! and all protocol decisions are `rtmp-proto`'s ([`ServerConnection`]), the same as
 //! the Tokio server's; this crate only moves bytes, readiness and time.
 //!
-//! Size: about LOC_PLACEHOLDER lines of code excluding tests.
+//! Size: 672 lines of code (875 with comments and blank lines), no tests inside;
+//! counted with `cat rtmp-mio/src/*.rs | grep -v '^\s*//' | grep -v '^\s*$' | wc -l`.
 //!
 //! [`ServerConnection`]: rtmp_proto::app::ServerConnection
 #![forbid(unsafe_code)]
