@@ -443,3 +443,296 @@ fn damaged_and_foreign_files_give_errors_not_panics() {
         }
     }
 }
+
+// ---- Captures written by our own recorder around in-memory sessions ----
+
+use bytes::Bytes;
+use common::pair::World;
+use rtmp_proto::amf::{self, AmfObject};
+use rtmp_proto::capture::CaptureConfig;
+use rtmp_proto::media::MediaMessage;
+use rtmp_proto::ServerEvent;
+use std::path::{Path, PathBuf};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rtmp-replay-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn media(kind: MediaKind, ts: u32, payload: Vec<u8>) -> MediaMessage {
+    MediaMessage::new(kind, ts, Bytes::from(payload))
+}
+
+fn frame(ts: u32, key: bool) -> MediaMessage {
+    let mut payload = vec![if key { 0x17 } else { 0x27 }, 1, 0, 0, 0];
+    payload.extend((0..300 + ts as usize % 97).map(|i| (i as u32 * 7 + ts) as u8));
+    media(MediaKind::Video, ts, payload)
+}
+
+/// A publisher and a player of `live/stage`, both recorded on the server side; the
+/// session includes pings (timers), an unpublish and the player's republish grace.
+fn record_publish_and_play(config: &CaptureConfig) -> (PathBuf, PathBuf) {
+    let mut world = World::default();
+    let publisher = world.publish("stage");
+    let publish_file = world.record(publisher, config);
+    world.run();
+    let send = |world: &mut World, messages: &[MediaMessage]| {
+        for message in messages {
+            world.conns[publisher].client.send_media(message);
+        }
+        world.run();
+    };
+    let mut metadata = bytes::BytesMut::new();
+    amf::encode_all(
+        &[
+            "onMetaData".into(),
+            AmfObject::new().with("width", 320.0).into(),
+        ],
+        &mut metadata,
+    );
+    world.conns[publisher]
+        .client
+        .send_metadata(&metadata.freeze());
+    send(
+        &mut world,
+        &[
+            media(
+                MediaKind::Video,
+                0,
+                vec![0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1F],
+            ),
+            media(MediaKind::Audio, 0, vec![0xAF, 0, 0x12, 0x10]),
+        ],
+    );
+    let mut ts = 0;
+    for n in 0..12 {
+        send(
+            &mut world,
+            &[
+                frame(ts, n % 6 == 0),
+                media(MediaKind::Audio, ts, vec![0xAF, 1, ts as u8, 9]),
+            ],
+        );
+        world.advance(Duration::from_millis(40));
+        ts += 40;
+    }
+    let player = world.play("stage");
+    let play_file = world.record(player, config);
+    world.run();
+    for n in 0..10 {
+        send(
+            &mut world,
+            &[
+                frame(ts, n % 6 == 0),
+                media(MediaKind::Audio, ts, vec![0xAF, 1, ts as u8, 9]),
+            ],
+        );
+        world.advance(Duration::from_millis(35));
+        ts += 40;
+    }
+    // Quiet long enough for the server to ping both peers.
+    world.advance(Duration::from_secs(21));
+    send(&mut world, &[frame(ts, true)]);
+    world.conns[publisher].client.close_stream();
+    world.run();
+    // The player waits out the republish grace, then is sent Play.Stop.
+    world.advance(Duration::from_secs(11));
+    world.finish_capture(publisher);
+    world.finish_capture(player);
+    (publish_file, play_file)
+}
+
+fn replay_file(path: &Path, options: &ReplayOptions) -> (Capture, ServerReplay) {
+    let capture = Capture::open(path).unwrap();
+    let replay = capture.replay_server(0, options).unwrap();
+    (capture, replay)
+}
+
+#[test]
+fn our_own_captures_replay_to_byte_identical_output() {
+    let dir = temp_dir("own");
+    let (publish_file, play_file) = record_publish_and_play(&CaptureConfig::new(&dir));
+    if std::env::var_os("RTMP_WRITE_FIXTURES").is_some() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        std::fs::copy(&play_file, fixtures.join("own-server-play.pcapng")).unwrap();
+    }
+    for path in [&publish_file, &play_file] {
+        let (capture, replay) = replay_file(path, &ReplayOptions::default());
+        let meta = capture.meta.clone().expect("our metadata");
+        assert_eq!(capture.server_meta(0), Some(&meta));
+        assert!(
+            replay.is_byte_identical(),
+            "{path:?}: {}",
+            replay.divergence.unwrap()
+        );
+        assert_eq!(replay.output, replay.captured);
+        assert_eq!(replay.unwritten, 0);
+        // The same input byte by byte gives the same events.
+        let options = ReplayOptions {
+            split: Split::ByteAtATime,
+            ..ReplayOptions::default()
+        };
+        let (_, bytewise) = replay_file(path, &options);
+        assert_eq!(
+            first_event_difference(&replay.events, &bytewise.events),
+            None
+        );
+    }
+    let (_, publish) = replay_file(&publish_file, &ReplayOptions::default());
+    let summary = SessionSummary::of(&publish);
+    assert_eq!(summary.published, ["stage"]);
+    assert_track(
+        track(&summary.received, MediaKind::Video),
+        "avc1",
+        23,
+        5,
+        0,
+        880,
+    );
+    assert!(publish
+        .events
+        .iter()
+        .any(|e| matches!(e.event, ServerEvent::PublishStopped { .. })));
+    let (_, play) = replay_file(&play_file, &ReplayOptions::default());
+    let summary = SessionSummary::of(&play);
+    assert_eq!(summary.played, ["stage"]);
+    assert!(track(&summary.sent, MediaKind::Video).frames > 10);
+    let statuses: Vec<&str> = summary.statuses.iter().map(String::as_str).collect();
+    assert!(
+        statuses.ends_with(&["NetStream.Play.UnpublishNotify", "NetStream.Play.Stop"]),
+        "{statuses:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_checked_in_own_capture_replays_byte_for_byte() {
+    let capture = Capture::parse(&fixture("own-server-play.pcapng")).unwrap();
+    assert!(capture.meta.is_some());
+    let replay = capture.replay_server(0, &ReplayOptions::default()).unwrap();
+    assert!(replay.is_byte_identical(), "{}", replay.divergence.unwrap());
+    assert!(replay.delivered.len() > 20);
+}
+
+#[test]
+fn a_wrong_seed_or_an_altered_byte_is_reported_where_the_output_first_differs() {
+    let dir = temp_dir("negative");
+    let (publish_file, _) = record_publish_and_play(&CaptureConfig::new(&dir));
+    let options = ReplayOptions {
+        rng_seed: Some(12345),
+        ..ReplayOptions::default()
+    };
+    let (_, wrong_seed) = replay_file(&publish_file, &options);
+    let divergence = wrong_seed.divergence.expect("the seed shapes S1");
+    // S0, then S1's time and version: the random bytes start at byte 9.
+    assert_eq!(divergence.offset, 9);
+    assert_eq!(divergence.at, Duration::ZERO);
+    let report = divergence.to_string();
+    assert!(
+        report.contains("byte 9") && report.contains("in the handshake"),
+        "{report}"
+    );
+
+    // Rename the stream in the publish command: "stage" -> "xtage".
+    let mut bytes = std::fs::read(&publish_file).unwrap();
+    let pattern = b"\x00\x05stage\x02\x00\x04live";
+    let at = bytes
+        .windows(pattern.len())
+        .position(|w| w == pattern)
+        .expect("the publish command");
+    bytes[at + 2] = b'x';
+    let clean = replay_file(&publish_file, &ReplayOptions::default()).1;
+    let altered = Capture::parse(&bytes)
+        .unwrap()
+        .replay_server(0, &ReplayOptions::default())
+        .unwrap();
+    let (index, before, after) = first_event_difference(&clean.events, &altered.events).unwrap();
+    assert!(matches!(
+        clean.events[index].event,
+        ServerEvent::PublishRequest { .. }
+    ));
+    assert!(before.unwrap().contains("\"stage\"") && after.unwrap().contains("\"xtage\""));
+    let divergence = altered.divergence.expect("Publish.Start names the stream");
+    assert_eq!(
+        (divergence.expected, divergence.actual),
+        (Some(b's'), Some(b'x'))
+    );
+    assert!(divergence.offset > 3073);
+    assert_eq!(divergence.at, clean.events[index].at);
+    let report = divergence.to_string();
+    assert!(
+        report.contains(&format!("byte {}", divergence.offset)),
+        "{report}"
+    );
+    assert!(
+        report.contains("PublishRequest") && report.contains("type 20"),
+        "{report}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_capture_past_its_size_bound_stops_marked_and_replays_as_a_prefix() {
+    let dir = temp_dir("bound");
+    let config = CaptureConfig {
+        dir: dir.clone(),
+        max_file_bytes: 12_000,
+    };
+    let (publish_file, _) = record_publish_and_play(&config);
+    let size = std::fs::metadata(&publish_file).unwrap().len();
+    assert!(size <= 12_000, "{size}");
+    let (capture, replay) = replay_file(&publish_file, &ReplayOptions::default());
+    assert!(capture.truncated_at.is_some());
+    assert_eq!(replay.divergence, None);
+    assert_eq!(replay.output[..replay.captured.len()], replay.captured[..]);
+    // What was recorded replays to the start of the whole session's events.
+    let whole_dir = temp_dir("unbounded");
+    let (whole_file, _) = record_publish_and_play(&CaptureConfig::new(&whole_dir));
+    let (_, whole) = replay_file(&whole_file, &ReplayOptions::default());
+    assert!(replay.events.len() > 3 && replay.events.len() < whole.events.len());
+    assert_eq!(replay.events[..], whole.events[..replay.events.len()]);
+    std::fs::remove_dir_all(&whole_dir).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn tshark_decodes_our_capture_as_rtmp() {
+    let found = std::process::Command::new("tshark")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("RTMP_REQUIRE_TSHARK").is_none(),
+            "tshark is required (RTMP_REQUIRE_TSHARK is set) but not on PATH"
+        );
+        eprintln!("tshark not on PATH: skipping");
+        return;
+    }
+    let dir = temp_dir("tshark");
+    let (publish_file, _) = record_publish_and_play(&CaptureConfig::new(&dir));
+    let port = Capture::open(&publish_file).unwrap().connections[0]
+        .server
+        .port();
+    let output = std::process::Command::new("tshark")
+        .arg("-r")
+        .arg(&publish_file)
+        .args(["-d", &format!("tcp.port=={port},rtmpt")])
+        .args(["-Y", "rtmpt", "-T", "fields", "-e", "amf.string"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let publish = text
+        .lines()
+        .find(|line| line.contains("publish,"))
+        .unwrap_or_else(|| panic!("no publish command in tshark's output:\n{text}"));
+    assert!(publish.contains("stage"), "{publish}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -88,6 +88,8 @@ struct Driver<'a> {
     options: &'a ReplayOptions,
     splitter: SplitMix64,
     events: Vec<TimedEvent<ServerEvent>>,
+    /// For each event, the output length when it was raised.
+    event_marks: Vec<usize>,
     delivered: Vec<TimedEvent<Delivery>>,
     output: Vec<u8>,
     answers: Vec<Answer>,
@@ -123,6 +125,7 @@ pub(super) fn replay(
         options,
         splitter: SplitMix64::new(split_seed),
         events: Vec::new(),
+        event_marks: Vec::new(),
         delivered: Vec::new(),
         output: Vec::new(),
         answers,
@@ -165,7 +168,7 @@ pub(super) fn replay(
         compared_from,
         truncated,
         &messages,
-        &driver.events,
+        &driver,
     );
     ServerReplay {
         captured_statuses: stream::statuses(&messages, config),
@@ -299,6 +302,7 @@ impl Driver<'_> {
             };
             let description = describe_server_event(&event);
             self.events.push(TimedEvent { at, event });
+            self.event_marks.push(self.output.len());
             if let Some((id, request)) = request {
                 let now = self.now(at);
                 match self.verdict(request) {
@@ -341,7 +345,7 @@ fn compare(
     from: usize,
     truncated: bool,
     messages: &[Located],
-    events: &[TimedEvent<ServerEvent>],
+    driver: &Driver<'_>,
 ) -> Option<Divergence> {
     // A capture cut short (size bound, gap) holds only a prefix of the output.
     let gap = connection
@@ -392,7 +396,14 @@ fn compare(
             located.start, located.end, h.type_id, h.csid, h.stream_id, h.timestamp
         ));
     }
-    let before: Vec<&TimedEvent<ServerEvent>> = events.iter().filter(|e| e.at <= at).collect();
+    // The events raised before the differing byte was written.
+    let before: Vec<&TimedEvent<ServerEvent>> = driver
+        .events
+        .iter()
+        .zip(&driver.event_marks)
+        .filter(|(_, &mark)| mark <= offset)
+        .map(|(event, _)| event)
+        .collect();
     context.push_str("  last events before it:");
     if before.is_empty() {
         context.push_str(" none");
