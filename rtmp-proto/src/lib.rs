@@ -29,11 +29,16 @@
 //! - [`session`]: [`ServerSession`] and [`ClientSession`], the connection state machines.
 //! - [`hub`]: stream registry and per-player queues: the fan-out policy, with no locks and no I/O.
 //! - [`url`]: RTMP URLs split into host, port, `app`, `tcUrl` and stream name.
+//! - `capture` (feature `capture`): records a session as a pcapng file.
+//! - `replay` (feature `replay`): reads pcap/pcapng captures (ours, tcpdump's,
+//!   Wireshark's), reassembles their TCP flows and replays them through sessions.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod amf;
 pub mod app;
+#[cfg(feature = "capture")]
+pub mod capture;
 pub mod chunk;
 pub mod enhanced;
 pub mod flv;
@@ -41,6 +46,8 @@ pub mod handshake;
 pub mod hub;
 pub mod media;
 pub mod message;
+#[cfg(feature = "replay")]
+pub mod replay;
 pub mod session;
 pub mod url;
 

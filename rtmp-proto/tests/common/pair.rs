@@ -6,7 +6,7 @@ use rtmp_proto::{
     ClientEvent, ClientIntent, ClientParams, ClientSession, ServerEvent, ServerSession,
     SessionConfig, SessionError,
 };
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Decides app-level requests: `None` accepts, `Some(reason)` rejects.
 pub type Policy = Box<dyn FnMut(&ServerEvent) -> Option<String>>;
@@ -26,6 +26,11 @@ pub struct Conn {
     pub frozen: bool,
     /// A hostile peer: its bytes come only from [`World::inject`], and it never reads.
     pub raw: bool,
+    /// The seed the server session was made with.
+    pub server_seed: u64,
+    /// Records the server side, once [`World::record`] was called.
+    #[cfg(feature = "capture")]
+    pub capture: Option<rtmp_proto::capture::SessionCapture>,
 }
 
 impl Conn {
@@ -54,6 +59,9 @@ pub struct World {
     pub config: SessionConfig,
     pub policy: Policy,
     seed: u64,
+    /// The virtual clock's start, and the wall time it stands for (for captures).
+    start: Instant,
+    wall: SystemTime,
 }
 
 impl Default for World {
@@ -64,8 +72,11 @@ impl Default for World {
 
 impl World {
     pub fn new(config: SessionConfig) -> Self {
+        let now = Instant::now();
         World {
-            now: Instant::now(),
+            now,
+            start: now,
+            wall: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
             hub: Hub::new(HubConfig::default()),
             conns: Vec::new(),
             config,
@@ -79,7 +90,8 @@ impl World {
         self.seed += 1;
         let params = ClientParams::new(format!("rtmp://localhost/{app}"), app);
         let client = ClientSession::new(self.config.clone(), params, intent, self.now, self.seed);
-        let server = ServerSession::new(self.config.clone(), self.now, self.seed * 31);
+        let server_seed = self.seed * 31;
+        let server = ServerSession::new(self.config.clone(), self.now, server_seed);
         let index = self.conns.len();
         self.conns.push(Conn {
             client,
@@ -90,8 +102,53 @@ impl World {
             closed: None,
             frozen: false,
             raw: false,
+            server_seed,
+            #[cfg(feature = "capture")]
+            capture: None,
         });
         index
+    }
+
+    /// The wall-clock time the virtual `now` stands for.
+    pub fn wall_clock(&self, now: Instant) -> SystemTime {
+        self.wall + now.saturating_duration_since(self.start)
+    }
+
+    /// Records connection `i`'s server side from now on (call it right after
+    /// connecting, before the world runs); the fake addresses are loopback ones.
+    #[cfg(feature = "capture")]
+    pub fn record(
+        &mut self,
+        i: usize,
+        config: &rtmp_proto::capture::CaptureConfig,
+    ) -> std::path::PathBuf {
+        use rtmp_proto::capture::{CaptureRole, SessionCapture};
+        let at = self.wall_clock(self.now);
+        let conn = &mut self.conns[i];
+        let local = "127.0.0.1:1935".parse().expect("literal");
+        let peer = std::net::SocketAddr::from(([127, 0, 0, 1], 50_000 + i as u16));
+        let capture = SessionCapture::create(
+            config,
+            CaptureRole::Server,
+            local,
+            peer,
+            i as u64 + 1,
+            conn.server_seed,
+            at,
+        )
+        .expect("capture file");
+        let path = capture.path().to_owned();
+        conn.capture = Some(capture);
+        path
+    }
+
+    /// Ends connection `i`'s capture (a FIN each way) and flushes it.
+    #[cfg(feature = "capture")]
+    pub fn finish_capture(&mut self, i: usize) {
+        let at = self.wall_clock(self.now);
+        if let Some(capture) = self.conns[i].capture.take() {
+            capture.finish(at);
+        }
     }
 
     /// Opens a connection whose client side is scripted bytes (see [`World::inject`]).
@@ -149,6 +206,8 @@ impl World {
 
     fn step_conn(&mut self, i: usize) -> bool {
         let now = self.now;
+        #[cfg(feature = "capture")]
+        let wall = self.wall_clock(now);
         let conn = &mut self.conns[i];
         if conn.closed.is_some() {
             return false;
@@ -161,6 +220,10 @@ impl World {
         };
         if !up.is_empty() {
             moved = true;
+            #[cfg(feature = "capture")]
+            if let Some(capture) = &mut conn.capture {
+                capture.received(wall, &up);
+            }
             let _ = conn.server.handle_input(now, &up);
         }
         let mut wake = Vec::new();
@@ -224,6 +287,10 @@ impl World {
         };
         if !down.is_empty() {
             moved = true;
+            #[cfg(feature = "capture")]
+            if let Some(capture) = &mut conn.capture {
+                capture.sent(wall, &[std::io::IoSlice::new(&down)], down.len());
+            }
             let _ = conn.client.handle_input(now, &down);
         }
         while let Some(event) = conn.client.poll_event() {
