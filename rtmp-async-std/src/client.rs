@@ -3,14 +3,12 @@
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::io::{split, AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use futures_lite::FutureExt;
+use rtmp_proto::app::MAX_IOVECS;
 use rtmp_proto::{ClientEvent, ClientIntent, ClientParams, ClientSession, SessionConfig};
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, IoSlice};
 use std::time::Instant;
-
-/// Most segments handed to one vectored write.
-const MAX_IOVECS: usize = 64;
 
 /// A client connection: take its events with [`RtmpClient::next_event`] (which also
 /// moves bytes and runs timers); publish through [`RtmpClient::session`]

@@ -5,7 +5,7 @@ use event_listener::Event;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use futures_lite::FutureExt;
-use rtmp_proto::app::{drive, RtmpHandler, ServerConnection, SessionContext};
+use rtmp_proto::app::{drive, RtmpHandler, ServerConnection, SessionContext, MAX_IOVECS};
 use rtmp_proto::app::{SessionCounters, SessionRegistry, SessionStats};
 use rtmp_proto::hub::{Hub, HubConfig, StreamInfo};
 use rtmp_proto::SessionConfig;
@@ -17,9 +17,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tracing::Instrument;
-
-/// Most segments handed to one vectored write.
-const MAX_IOVECS: usize = 64;
 
 /// Server settings: where [`RtmpServer::run`] listens and the bounds. The protocol and
 /// fan-out bounds are the core's, the same as the other adapters'.
@@ -231,7 +228,7 @@ impl<H: RtmpHandler> RtmpServer<H> {
                 Step::Read(Ok(0)) => break Ok(()),
                 Step::Read(Ok(n)) => {
                     bytes.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
-                    let _ = conn.session_mut().handle_input(Instant::now(), &buf[..n]);
+                    conn.receive(Instant::now(), &buf[..n]);
                 }
                 Step::Read(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => {
                     break Ok(())
@@ -240,7 +237,7 @@ impl<H: RtmpHandler> RtmpServer<H> {
                 Step::Wrote(Ok(0)) => break Err("peer stopped accepting data".into()),
                 Step::Wrote(Ok(n)) => {
                     bytes.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
-                    conn.session_mut().advance_output(n);
+                    conn.written(n);
                     if conn.session().output().is_empty() {
                         if let Err(e) = writer.flush().await {
                             break Err(format!("write failed: {e}"));

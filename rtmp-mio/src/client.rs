@@ -4,15 +4,13 @@
 use mio::event::Event;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
+use rtmp_proto::app::MAX_IOVECS;
 use rtmp_proto::{ClientEvent, ClientIntent, ClientParams, ClientSession, SessionConfig};
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
 use std::time::Instant;
-
-/// Most segments handed to one vectored write.
-const MAX_IOVECS: usize = 64;
 
 /// One client connection on a mio registry. After each readiness event of its token
 /// call [`RtmpClient::handle_event`], then take its [`ClientEvent`]s; publish with

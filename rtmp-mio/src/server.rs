@@ -6,7 +6,8 @@ use crate::Handler;
 use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
-use rtmp_proto::app::{ServerConnection, SessionContext, SessionStats};
+use rtmp_proto::app::{ServerConnection, SessionContext, SessionStats, MAX_IOVECS};
+use rtmp_proto::capture::CaptureConfig;
 use rtmp_proto::hub::{Hub, HubConfig, StreamInfo};
 use rtmp_proto::SessionConfig;
 use std::collections::hash_map::RandomState;
@@ -19,8 +20,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Most segments handed to one vectored write.
-const MAX_IOVECS: usize = 64;
 /// Reads from one socket per turn before the other sockets get theirs.
 const READ_BUDGET: usize = 16;
 /// How long to wait before accepting again after the process ran out of descriptors.
@@ -41,6 +40,8 @@ pub struct ServerConfig {
     pub session: SessionConfig,
     /// Fan-out bounds (player queues, stream counts).
     pub hub: HubConfig,
+    /// Records every connection as a pcapng file when set (see `rtmp_proto::capture`).
+    pub capture: Option<CaptureConfig>,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +52,7 @@ impl Default for ServerConfig {
             read_buffer: 64 * 1024,
             session: SessionConfig::default(),
             hub: HubConfig::default(),
+            capture: None,
         }
     }
 }
@@ -274,9 +276,13 @@ impl<H: Handler> RtmpServer<H> {
             };
             let config = self.config.session.clone();
             tracing::debug!(id, peer = %addr, "connected");
+            let mut conn = ServerConnection::new(config, Instant::now(), seed, context, token);
+            if let (Some(capture), Ok(local)) = (&self.config.capture, stream.local_addr()) {
+                conn.record(capture, local);
+            }
             self.peers[slot] = Some(Peer {
                 stream,
-                conn: ServerConnection::new(config, Instant::now(), seed, context, token),
+                conn,
                 deadline: None,
                 readable: false,
                 writable: false,
@@ -334,10 +340,7 @@ impl<H: Handler> RtmpServer<H> {
                 Ok(0) => return Err("closed by the peer".into()),
                 Ok(n) => {
                     peer.bytes_in += n as u64;
-                    let _ = peer
-                        .conn
-                        .session_mut()
-                        .handle_input(Instant::now(), &buf[..n]);
+                    peer.conn.receive(Instant::now(), &buf[..n]);
                     dispatch::handle_events(handler, hub, &mut peer.conn, woken)?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => peer.readable = false,
@@ -361,7 +364,7 @@ impl<H: Handler> RtmpServer<H> {
                 Ok(0) => return Err("peer stopped accepting data".into()),
                 Ok(n) => {
                     peer.bytes_out += n as u64;
-                    peer.conn.session_mut().advance_output(n);
+                    peer.conn.written(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => peer.writable = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

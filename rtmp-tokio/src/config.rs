@@ -1,6 +1,7 @@
 //! [`ServerConfig`]: where to listen (plain RTMP, RTMPS or both), how many connections,
 //! and the session and hub bounds.
 
+use rtmp_proto::capture::CaptureConfig;
 use rtmp_proto::enhanced::{EnhancedRtmpMode, EnhancedServerCapabilities};
 use rtmp_proto::hub::HubConfig;
 use rtmp_proto::SessionConfig;
@@ -20,6 +21,8 @@ pub struct ServerConfig {
     pub session: SessionConfig,
     /// Fan-out bounds (player queues, stream counts).
     pub hub: HubConfig,
+    /// Records every connection as a pcapng file when set (see [`ServerConfig::capture`]).
+    pub capture: Option<CaptureConfig>,
     /// Certificate and key for RTMPS. With [`ServerConfig::tls_bind`] unset, `bind`
     /// serves RTMPS alone; with it set, `bind` serves plain RTMP beside it. The TLS
     /// handshake runs in the connection's task within `session.connect_timeout`.
@@ -38,6 +41,7 @@ impl Default for ServerConfig {
             read_buffer: 64 * 1024,
             session: SessionConfig::default(),
             hub: HubConfig::default(),
+            capture: None,
             #[cfg(feature = "tls")]
             tls: None,
             #[cfg(feature = "tls")]
@@ -93,6 +97,16 @@ impl ServerConfig {
     /// Replaces the per-connection protocol settings.
     pub fn session_config(mut self, session: SessionConfig) -> Self {
         self.session = session;
+        self
+    }
+
+    /// Records every connection as a pcapng file in `capture.dir` (each file at most
+    /// `capture.max_file_bytes`), with the real addresses and arrival times, which
+    /// Wireshark decodes as RTMP and `rtmp_proto::replay` plays back deterministically.
+    /// RTMPS connections are recorded as the RTMP inside the TLS. Files are written
+    /// from the connection's task through a buffer: meant for debugging and tests.
+    pub fn capture(mut self, capture: CaptureConfig) -> Self {
+        self.capture = Some(capture);
         self
     }
 

@@ -2,7 +2,7 @@
 
 use crate::server::Shared;
 use crate::{RtmpHandler, SessionContext};
-use rtmp_proto::app::{drive, ServerConnection, SessionCounters};
+use rtmp_proto::app::{drive, ServerConnection, SessionCounters, MAX_IOVECS};
 use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -11,9 +11,6 @@ use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{watch, Notify};
 use tracing::Instrument;
-
-/// Most segments handed to one vectored write.
-const MAX_IOVECS: usize = 64;
 
 /// One connection's task; `R` and `W` are the two halves of its stream (TCP's
 /// lock-free owned halves, or a TLS stream split with `tokio::io::split`).
@@ -37,7 +34,7 @@ where
     pub(crate) fn new(
         shared: Arc<Shared<H>>,
         (reader, writer): (R, W),
-        peer: SocketAddr,
+        (local, peer): (SocketAddr, SocketAddr),
         id: u64,
         seed: u64,
     ) -> Self {
@@ -48,7 +45,10 @@ where
             app: String::new(),
         };
         let config = shared.config.session.clone();
-        let conn = ServerConnection::new(config, Instant::now(), seed, context, notify.clone());
+        let mut conn = ServerConnection::new(config, Instant::now(), seed, context, notify.clone());
+        if let Some(capture) = &shared.config.capture {
+            conn.record(capture, local);
+        }
         let counters = shared.sessions.register(id, peer);
         Connection {
             shared,
@@ -115,7 +115,7 @@ where
                     Ok(0) => return Ok(()),
                     Ok(n) => {
                         self.counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
-                        let _ = self.conn.session_mut().handle_input(Instant::now(), &buf[..n]);
+                        self.conn.receive(Instant::now(), &buf[..n]);
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Ok(()),
                     Err(e) => return Err(format!("read failed: {e}")),
@@ -128,7 +128,7 @@ where
                     Ok(0) => return Err("peer stopped accepting data".into()),
                     Ok(n) => {
                         self.counters.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
-                        self.conn.session_mut().advance_output(n);
+                        self.conn.written(n);
                         if self.conn.session().output().is_empty() {
                             // TLS holds records until flushed; for TCP this is free.
                             self.writer.flush().await.map_err(|e| format!("write failed: {e}"))?;

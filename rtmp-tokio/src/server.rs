@@ -209,8 +209,9 @@ impl<H: RtmpHandler> RtmpServer<H> {
                     let (id, seed) = shared.start_session();
                     let (shared, stop) = (shared.clone(), stop_rx.clone());
                     tasks.spawn(async move {
+                        let ends = (stream.local_addr().unwrap_or(peer), peer);
                         let halves = stream.into_split();
-                        Connection::new(shared.clone(), halves, peer, id, seed).run(stop).await;
+                        Connection::new(shared.clone(), halves, ends, id, seed).run(stop).await;
                         shared.end_session(permit);
                     });
                 }
@@ -332,7 +333,8 @@ async fn serve_tls<H: RtmpHandler>(
         },
         _ = stop.changed() => return,
     };
-    Connection::new(shared.clone(), tokio::io::split(stream), peer, id, seed)
+    let ends = (stream.get_ref().0.local_addr().unwrap_or(peer), peer);
+    Connection::new(shared.clone(), tokio::io::split(stream), ends, id, seed)
         .run(stop)
         .await;
 }

@@ -12,6 +12,9 @@ use std::time::Instant;
 /// slow socket leaves data in the hub queue, where the drop policy applies.
 pub const PULL_BELOW: usize = 256 * 1024;
 
+/// Most output segments adapters hand to one vectored write.
+pub const MAX_IOVECS: usize = 64;
+
 /// What the app handles once the hub has had its share of a session event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AppEvent {
@@ -72,6 +75,10 @@ pub struct ServerConnection<W> {
     woken: bool,
     /// Other connections to wake (their players got something); adapters drain it.
     wake: Vec<W>,
+    rng_seed: u64,
+    /// The recording of this connection, when captures are on.
+    #[cfg(feature = "capture")]
+    capture: Option<crate::capture::SessionCapture>,
 }
 
 impl<W: Clone> ServerConnection<W> {
@@ -90,7 +97,55 @@ impl<W: Clone> ServerConnection<W> {
             stream_keys: SmallVec::new(),
             woken: true,
             wake: Vec::new(),
+            rng_seed,
+            #[cfg(feature = "capture")]
+            capture: None,
         }
+    }
+
+    /// Records this connection from now on as a pcapng file (see [`crate::capture`]);
+    /// `local` is the server's address. Call it right after `new`, so the file holds
+    /// the whole session. A file that cannot be created is logged and skipped.
+    #[cfg(feature = "capture")]
+    pub fn record(&mut self, config: &crate::capture::CaptureConfig, local: std::net::SocketAddr) {
+        use crate::capture::{CaptureRole, SessionCapture};
+        let (id, peer) = (self.context.session_id, self.context.peer_addr);
+        let now = std::time::SystemTime::now();
+        match SessionCapture::create(
+            config,
+            CaptureRole::Server,
+            local,
+            peer,
+            id,
+            self.rng_seed,
+            now,
+        ) {
+            Ok(capture) => self.capture = Some(capture),
+            Err(e) => {
+                tracing::warn!(dir = %config.dir.display(), error = %e, "capture not started")
+            }
+        }
+    }
+
+    /// Feeds bytes read from the socket at `now` to the session (and the capture).
+    pub fn receive(&mut self, now: Instant, data: &[u8]) {
+        #[cfg(feature = "capture")]
+        if let Some(capture) = &mut self.capture {
+            capture.received(std::time::SystemTime::now(), data);
+        }
+        // A session error ends the session; `finished` says why once it is written.
+        let _ = self.session.handle_input(now, data);
+    }
+
+    /// Notes that `n` bytes of the session's output were written (and captures them).
+    pub fn written(&mut self, n: usize) {
+        #[cfg(feature = "capture")]
+        if let Some(capture) = &mut self.capture {
+            let mut slices = [std::io::IoSlice::new(&[]); MAX_IOVECS];
+            let count = self.session.output().io_slices(&mut slices);
+            capture.sent(std::time::SystemTime::now(), &slices[..count], n);
+        }
+        self.session.advance_output(n);
     }
 
     /// The protocol session: feed it input and timeouts, write its output.
@@ -304,6 +359,10 @@ impl<W: Clone> ServerConnection<W> {
     /// Leaves the hub as the connection ends: players of its publishes are told at
     /// once. Returns the publishes that ended, for `on_unpublish`.
     pub fn release(&mut self, hub: &mut Hub<W>) -> Vec<PublishParams> {
+        #[cfg(feature = "capture")]
+        if let Some(capture) = self.capture.take() {
+            capture.finish(std::time::SystemTime::now());
+        }
         let ended = self.membership.release(hub, &mut self.wake);
         for params in &ended {
             tracing::info!(key = %key_of(params), "unpublish");

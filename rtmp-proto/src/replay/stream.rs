@@ -157,18 +157,23 @@ pub(crate) fn answers_and_deliveries(
                 deliver(Delivery::Metadata(payload.clone()));
             }
             type_id::USER_CONTROL => {
-                let begin = matches!(
-                    ControlMessage::parse(header.type_id, payload),
-                    Ok(Some(ControlMessage::UserControl(UserControl::StreamBegin(
-                        _
-                    ))))
-                );
+                // The hub's PublishStarted: StreamBegin for the player's stream, then
+                // PublishNotify (user control messages travel on stream 0).
+                let Ok(Some(ControlMessage::UserControl(UserControl::StreamBegin(stream_id)))) =
+                    ControlMessage::parse(header.type_id, payload)
+                else {
+                    continue;
+                };
                 let notify = messages
                     .get(i + 1)
                     .and_then(|next| command(&next.message, config))
                     .and_then(|next| info_text(&next, "code"));
-                if begin && notify.as_deref() == Some("NetStream.Play.PublishNotify") {
-                    deliver(Delivery::PublishStarted);
+                if notify.as_deref() == Some("NetStream.Play.PublishNotify") {
+                    deliveries.push(Delivered {
+                        offset: located.start,
+                        stream_id,
+                        delivery: Delivery::PublishStarted,
+                    });
                 }
             }
             _ => {

@@ -1,6 +1,7 @@
 //! [`ClientConfig`]: where a client connects, its timeouts and bounds, reconnecting,
 //! and whom it trusts over RTMPS.
 
+use rtmp_proto::capture::CaptureConfig;
 use rtmp_proto::SessionConfig;
 use std::time::Duration;
 
@@ -30,6 +31,8 @@ pub struct ClientConfig {
     /// Protocol bounds of the session (message sizes, AMF limits, chunk size …). Its
     /// timeouts are replaced by `connect_timeout` and `read_timeout`.
     pub session: SessionConfig,
+    /// Records each connection as a pcapng file when set.
+    pub capture: Option<CaptureConfig>,
     #[cfg(feature = "tls")]
     pub(crate) trust: super::tls::Trust,
 }
@@ -80,9 +83,17 @@ impl ClientConfig {
             read_buffer: 64 * 1024,
             reconnect: None,
             session: SessionConfig::default(),
+            capture: None,
             #[cfg(feature = "tls")]
             trust: Default::default(),
         }
+    }
+
+    /// Records each connection as a pcapng file in `capture.dir` (see the server's
+    /// `ServerConfig::capture`).
+    pub fn capture(mut self, capture: CaptureConfig) -> Self {
+        self.capture = Some(capture);
+        self
     }
 
     /// Sets the connect timeout.

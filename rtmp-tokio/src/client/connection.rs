@@ -3,6 +3,8 @@
 //! events mean for the connection's life.
 
 use super::{ClientConfig, ClientError};
+use rtmp_proto::app::MAX_IOVECS;
+use rtmp_proto::capture::{CaptureRole, SessionCapture};
 use rtmp_proto::enhanced::CapsEx;
 use rtmp_proto::url::{RtmpUrl, Scheme};
 use rtmp_proto::{ClientEvent, ClientIntent, ClientParams, ClientSession};
@@ -10,12 +12,10 @@ use std::collections::hash_map::RandomState;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::io::IoSlice;
-use std::time::Instant;
+use std::net::SocketAddr;
+use std::time::{Instant, SystemTime};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
-
-/// Most segments handed to one vectored write.
-const MAX_IOVECS: usize = 64;
 
 /// A byte stream the connection runs on: TCP, or TLS over TCP.
 trait Transport: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -79,6 +79,8 @@ pub(crate) struct ClientConnection {
     buf: Vec<u8>,
     /// Bytes written since the last flush (TLS buffers records until flushed).
     unflushed: bool,
+    /// The recording of this connection, when captures are on.
+    capture: Option<SessionCapture>,
     opened: Instant,
 }
 
@@ -91,7 +93,7 @@ impl ClientConnection {
         intent: ClientIntent,
     ) -> Result<ClientConnection, ClientError> {
         let opened = Instant::now();
-        let stream = tokio::time::timeout(config.connect_timeout, connect(url, config))
+        let (stream, ends) = tokio::time::timeout(config.connect_timeout, connect(url, config))
             .await
             .map_err(|_| ClientError::ConnectTimeout)??;
         let (reader, writer) = tokio::io::split(stream);
@@ -102,7 +104,15 @@ impl ClientConnection {
         }
         let seed = RandomState::new().build_hasher().finish();
         let session = ClientSession::new(config.session(), params, intent, Instant::now(), seed);
+        let capture = config.capture.as_ref().and_then(|capture| {
+            let (local, peer) = ends;
+            let now = SystemTime::now();
+            SessionCapture::create(capture, CaptureRole::Client, local, peer, 0, seed, now)
+                .map_err(|e| tracing::warn!(error = %e, "capture not started"))
+                .ok()
+        });
         Ok(ClientConnection {
+            capture,
             reader,
             writer,
             session,
@@ -148,6 +158,9 @@ impl ClientConnection {
             read = reader.read(buf), if !session.is_closing() => match read {
                 Ok(0) => Ok(Turn::Closed),
                 Ok(n) => {
+                    if let Some(capture) = &mut self.capture {
+                        capture.received(SystemTime::now(), &buf[..n]);
+                    }
                     self.session.handle_input(Instant::now(), &buf[..n])?;
                     Ok(Turn::Progress)
                 }
@@ -159,6 +172,11 @@ impl ClientConnection {
                         return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into())
                     }
                     Some(n) => {
+                        if let Some(capture) = &mut self.capture {
+                            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+                            let count = self.session.output().io_slices(&mut slices);
+                            capture.sent(SystemTime::now(), &slices[..count], n);
+                        }
                         self.session.advance_output(n);
                         self.unflushed = true;
                     }
@@ -188,6 +206,9 @@ impl ClientConnection {
             tracing::debug!("closing: output not written within the connect timeout");
         }
         let _ = tokio::time::timeout(config.connect_timeout, self.writer.shutdown()).await;
+        if let Some(capture) = self.capture.take() {
+            capture.finish(SystemTime::now());
+        }
     }
 }
 
@@ -213,15 +234,21 @@ pub(crate) async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-async fn connect(url: &RtmpUrl, config: &ClientConfig) -> Result<Box<dyn Transport>, ClientError> {
+/// Connects to `url`; returns the stream and its (local, peer) addresses.
+async fn connect(
+    url: &RtmpUrl,
+    config: &ClientConfig,
+) -> Result<(Box<dyn Transport>, (SocketAddr, SocketAddr)), ClientError> {
     let tcp = TcpStream::connect((url.host.as_str(), url.port)).await?;
     let _ = tcp.set_nodelay(true);
-    tracing::debug!(url = %url, peer = ?tcp.peer_addr().ok(), "connected");
+    let ends = (tcp.local_addr()?, tcp.peer_addr()?);
+    tracing::debug!(url = %url, peer = %ends.1, "connected");
     match url.scheme {
-        Scheme::Rtmp => Ok(Box::new(tcp)),
+        Scheme::Rtmp => Ok((Box::new(tcp), ends)),
         #[cfg(feature = "tls")]
-        Scheme::Rtmps => Ok(Box::new(
-            super::tls::connect(tcp, &url.host, &config.trust).await?,
+        Scheme::Rtmps => Ok((
+            Box::new(super::tls::connect(tcp, &url.host, &config.trust).await?),
+            ends,
         )),
         #[cfg(not(feature = "tls"))]
         Scheme::Rtmps => {
