@@ -11,6 +11,8 @@ use common::mio_server::MioTestServer;
 use common::relay::relay_through;
 use mio::{Events, Poll, Token};
 use rtmp_rs::mio::{Handler, RtmpClient, RtmpServer, ServerConfig};
+use rtmp_rs::proto::capture::{CaptureConfig, CaptureRole};
+use rtmp_rs::proto::replay::{Capture, Direction};
 use rtmp_rs::proto::{ClientEvent, ClientIntent, ClientParams, SessionConfig};
 use std::time::{Duration, Instant};
 
@@ -57,6 +59,10 @@ fn mio_clients_publish_and_play_through_the_mio_server_in_one_loop() {
         start: -2.0,
     });
     player.register(poll.registry(), PLAYER).unwrap();
+    let captures = common::relay::temp_out("mio-client-captures");
+    let _ = std::fs::remove_dir_all(&captures);
+    std::fs::create_dir_all(&captures).unwrap();
+    player.record(&CaptureConfig::new(&captures), addr).unwrap();
     let mut publisher: Option<RtmpClient> = None;
     let mut played = Tags::default();
     let mut events = Events::with_capacity(64);
@@ -122,6 +128,28 @@ fn mio_clients_publish_and_play_through_the_mio_server_in_one_loop() {
     }
     assert_same_media(&source, &played);
     assert_eq!(server.connections(), 2, "{:?}", server.sessions());
+
+    // The player's own recording holds the whole conversation, both ways.
+    player.finish_capture();
+    let file = std::fs::read_dir(&captures)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let capture = Capture::open(&file).unwrap();
+    assert_eq!(
+        capture.meta.as_ref().map(|m| m.role),
+        Some(CaptureRole::Client)
+    );
+    let connection = &capture.connections[0];
+    assert_eq!(connection.server, addr);
+    let received = connection.stream(Direction::ServerToClient).len();
+    let payload: usize = source.media.iter().map(|m| m.payload.len()).sum();
+    assert!(
+        received > payload,
+        "{received} bytes recorded, {payload} of media played"
+    );
 }
 
 const PLAYER: Token = Token(1);

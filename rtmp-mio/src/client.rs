@@ -5,12 +5,13 @@ use mio::event::Event;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use rtmp_proto::app::MAX_IOVECS;
+use rtmp_proto::capture::{CaptureConfig, CaptureRole, SessionCapture};
 use rtmp_proto::{ClientEvent, ClientIntent, ClientParams, ClientSession, SessionConfig};
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 /// One client connection on a mio registry. After each readiness event of its token
 /// call [`RtmpClient::handle_event`], then take its [`ClientEvent`]s; publish with
@@ -23,6 +24,9 @@ pub struct RtmpClient {
     writable: bool,
     buf: Vec<u8>,
     closed: bool,
+    rng_seed: u64,
+    /// The recording of this connection, once [`RtmpClient::record`] started it.
+    capture: Option<SessionCapture>,
 }
 
 impl RtmpClient {
@@ -43,7 +47,20 @@ impl RtmpClient {
             writable: false,
             buf: vec![0; 64 * 1024],
             closed: false,
+            rng_seed: seed,
+            capture: None,
         })
+    }
+
+    /// Records this connection as a pcapng file (see `rtmp_proto::capture`); call it
+    /// right after `connect`, so the file holds the whole session.
+    pub fn record(&mut self, config: &CaptureConfig, peer: SocketAddr) -> io::Result<()> {
+        let local = self.stream.local_addr()?;
+        let (seed, now) = (self.rng_seed, SystemTime::now());
+        let capture =
+            SessionCapture::create(config, CaptureRole::Client, local, peer, 0, seed, now)?;
+        self.capture = Some(capture);
+        Ok(())
     }
 
     /// Registers the socket with `token` for reading and writing.
@@ -108,6 +125,9 @@ impl RtmpClient {
             match self.stream.read(&mut self.buf) {
                 Ok(0) => self.closed = true,
                 Ok(n) => {
+                    if let Some(capture) = &mut self.capture {
+                        capture.received(SystemTime::now(), &self.buf[..n]);
+                    }
                     if let Err(e) = self.session.handle_input(Instant::now(), &self.buf[..n]) {
                         // What the session still has to say (an abort) goes out first.
                         let _ = self.write();
@@ -132,7 +152,12 @@ impl RtmpClient {
             let count = self.session.output().io_slices(&mut slices);
             match self.stream.write_vectored(&slices[..count]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.session.advance_output(n),
+                Ok(n) => {
+                    if let Some(capture) = &mut self.capture {
+                        capture.sent(SystemTime::now(), &slices[..count], n);
+                    }
+                    self.session.advance_output(n)
+                }
                 // Still connecting: the first writable event says it is done.
                 Err(e)
                     if matches!(
@@ -152,5 +177,12 @@ impl RtmpClient {
     fn fail(&mut self, error: io::Error) -> io::Error {
         self.closed = true;
         error
+    }
+
+    /// Ends the recording, if any, with the connection's close.
+    pub fn finish_capture(&mut self) {
+        if let Some(capture) = self.capture.take() {
+            capture.finish(SystemTime::now());
+        }
     }
 }
