@@ -154,7 +154,7 @@ impl RtmpClient {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     if let Some(capture) = &mut self.capture {
-                        capture.sent(SystemTime::now(), &slices[..count], n);
+                        capture.sent(SystemTime::now(), self.session.output().segments(), n);
                     }
                     self.session.advance_output(n)
                 }

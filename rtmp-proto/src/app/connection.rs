@@ -141,9 +141,8 @@ impl<W: Clone> ServerConnection<W> {
     pub fn written(&mut self, n: usize) {
         #[cfg(feature = "capture")]
         if let Some(capture) = &mut self.capture {
-            let mut slices = [std::io::IoSlice::new(&[]); MAX_IOVECS];
-            let count = self.session.output().io_slices(&mut slices);
-            capture.sent(std::time::SystemTime::now(), &slices[..count], n);
+            let now = std::time::SystemTime::now();
+            capture.sent(now, self.session.output().segments(), n);
         }
         self.session.advance_output(n);
     }

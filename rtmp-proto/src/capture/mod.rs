@@ -19,7 +19,7 @@ mod pcapng;
 use frame::{Framer, Way, ACK, FIN, MAX_SEGMENT, PSH, SYN};
 use std::fmt;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, IoSlice, Write};
+use std::io::{self, BufWriter, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -229,20 +229,27 @@ impl SessionCapture {
         }
     }
 
-    /// Records the first `len` bytes of a vectored write made at `at`.
-    pub fn sent(&mut self, at: SystemTime, slices: &[IoSlice<'_>], len: usize) {
+    /// Records the first `len` bytes of `segments` (the output a write took them
+    /// from, e.g. `session.output().segments()`), written at `at`.
+    pub fn sent<S: AsRef<[u8]>>(
+        &mut self,
+        at: SystemTime,
+        segments: impl IntoIterator<Item = S>,
+        len: usize,
+    ) {
         if self.out.is_none() {
             return;
         }
         let mut left = len;
         let mut pending: Vec<u8> = Vec::new();
-        for slice in slices {
+        for segment in segments {
             if left == 0 {
                 break;
             }
-            let take = slice.len().min(left);
+            let segment = segment.as_ref();
+            let take = segment.len().min(left);
             left -= take;
-            let mut part = &slice[..take];
+            let mut part = &segment[..take];
             while !part.is_empty() {
                 let room = MAX_SEGMENT - pending.len();
                 let (head, rest) = part.split_at(room.min(part.len()));

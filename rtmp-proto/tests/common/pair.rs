@@ -289,7 +289,7 @@ impl World {
             moved = true;
             #[cfg(feature = "capture")]
             if let Some(capture) = &mut conn.capture {
-                capture.sent(wall, &[std::io::IoSlice::new(&down)], down.len());
+                capture.sent(wall, [&down], down.len());
             }
             let _ = conn.client.handle_input(now, &down);
         }

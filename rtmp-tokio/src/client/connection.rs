@@ -173,9 +173,8 @@ impl ClientConnection {
                     }
                     Some(n) => {
                         if let Some(capture) = &mut self.capture {
-                            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
-                            let count = self.session.output().io_slices(&mut slices);
-                            capture.sent(SystemTime::now(), &slices[..count], n);
+                            let output = self.session.output().segments();
+                            capture.sent(SystemTime::now(), output, n);
                         }
                         self.session.advance_output(n);
                         self.unflushed = true;
