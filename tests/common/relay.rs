@@ -53,6 +53,11 @@ pub fn players(streams: &[hub::StreamInfo], key: &str) -> usize {
         .sum()
 }
 
+/// Whether `key` has a live publisher (any app).
+pub fn publishing(streams: &[hub::StreamInfo], key: &str) -> bool {
+    streams.iter().any(|s| s.key.name == key && s.publishing)
+}
+
 pub fn temp_out(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("rtmp-rs-enhanced-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -110,9 +115,7 @@ pub fn relay_through(
     args.extend(publish_args.iter().map(|a| a.to_string()));
     args.extend(["-f".into(), "flv".into(), url.clone()]);
     let mut publisher = spawn_ffmpeg(ff, &args);
-    wait_for(server, "the publisher", |s| {
-        s.iter().any(|s| s.key.name == key && s.publishing)
-    });
+    wait_for(server, "the publisher", |s| publishing(s, key));
     std::thread::sleep(Duration::from_secs(2));
     let late_out = temp_out(&format!("{key}-late.framecrc"));
     let mut late = spawn_play_all(ff, &url, &late_out);

@@ -67,20 +67,12 @@ impl TestServer {
 
     /// Players currently subscribed to `key` (any app).
     pub fn players(&self, key: &str) -> usize {
-        self.handle
-            .streams()
-            .iter()
-            .filter(|s| s.key.name == key)
-            .map(|s| s.players)
-            .sum()
+        super::relay::players(&self.handle.streams(), key)
     }
 
     /// Whether `key` has a live publisher.
     pub fn publishing(&self, key: &str) -> bool {
-        self.handle
-            .streams()
-            .iter()
-            .any(|s| s.key.name == key && s.publishing)
+        super::relay::publishing(&self.handle.streams(), key)
     }
 }
 
