@@ -3,10 +3,8 @@
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::io::{split, AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use futures_lite::FutureExt;
-use rtmp_proto::app::MAX_IOVECS;
+use rtmp_proto::app::{random_seed, MAX_IOVECS};
 use rtmp_proto::{ClientEvent, ClientIntent, ClientParams, ClientSession, SessionConfig};
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::io::{self, IoSlice};
 use std::time::Instant;
 
@@ -38,7 +36,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> RtmpClient<S> {
         params: ClientParams,
         intent: ClientIntent,
     ) -> Self {
-        let seed = RandomState::new().build_hasher().finish();
+        let seed = random_seed();
         let (reader, writer) = split(stream);
         RtmpClient {
             reader,

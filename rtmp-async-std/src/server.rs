@@ -5,12 +5,10 @@ use event_listener::Event;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use futures_lite::FutureExt;
-use rtmp_proto::app::{drive, RtmpHandler, ServerConnection, SessionContext, MAX_IOVECS};
+use rtmp_proto::app::{drive, random_seed, RtmpHandler, ServerConnection, MAX_IOVECS};
 use rtmp_proto::app::{SessionCounters, SessionRegistry, SessionStats};
 use rtmp_proto::hub::{Hub, HubConfig, StreamInfo};
 use rtmp_proto::SessionConfig;
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -84,7 +82,7 @@ impl<H: RtmpHandler> RtmpServer<H> {
                 handler,
                 sessions: SessionRegistry::default(),
                 next_id: AtomicU64::new(1),
-                seed: RandomState::new().build_hasher().finish(),
+                seed: random_seed(),
                 stopped: AtomicBool::new(false),
                 stop: Event::new(),
             }),
@@ -156,14 +154,9 @@ impl<H: RtmpHandler> RtmpServer<H> {
         let shared = &*self.shared;
         let (mut reader, mut writer) = futures_lite::io::split(stream);
         let event: Waker = Arc::new(Event::new());
-        let context = SessionContext {
-            session_id: id,
-            peer_addr: peer,
-            app: String::new(),
-        };
-        let seed = shared.seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let config = shared.config.session.clone();
-        let mut conn = ServerConnection::new(config, Instant::now(), seed, context, event.clone());
+        let now = Instant::now();
+        let mut conn = ServerConnection::new(config, now, shared.seed, id, peer, event.clone());
         let mut buf = vec![0u8; shared.config.read_buffer.max(1024)];
         let mut timer = async_io::Timer::never();
         let mut deadline = None;

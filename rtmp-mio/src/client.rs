@@ -4,11 +4,9 @@
 use mio::event::Event;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
-use rtmp_proto::app::MAX_IOVECS;
+use rtmp_proto::app::{random_seed, MAX_IOVECS};
 use rtmp_proto::capture::{CaptureConfig, CaptureRole, SessionCapture};
 use rtmp_proto::{ClientEvent, ClientIntent, ClientParams, ClientSession, SessionConfig};
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
@@ -39,7 +37,7 @@ impl RtmpClient {
     ) -> io::Result<Self> {
         let stream = TcpStream::connect(addr)?;
         let _ = stream.set_nodelay(true);
-        let seed = RandomState::new().build_hasher().finish();
+        let seed = random_seed();
         Ok(RtmpClient {
             stream,
             session: ClientSession::new(config, params, intent, Instant::now(), seed),

@@ -6,13 +6,11 @@ use crate::Handler;
 use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
-use rtmp_proto::app::{ServerConnection, SessionContext, SessionStats, MAX_IOVECS};
+use rtmp_proto::app::{random_seed, ServerConnection, SessionStats, MAX_IOVECS};
 use rtmp_proto::capture::CaptureConfig;
 use rtmp_proto::hub::{Hub, HubConfig, StreamInfo};
 use rtmp_proto::SessionConfig;
-use std::collections::hash_map::RandomState;
 use std::collections::BTreeSet;
-use std::hash::{BuildHasher, Hasher};
 use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
 use std::ops::Range;
@@ -116,7 +114,7 @@ impl<H: Handler> RtmpServer<H> {
             woken: Vec::new(),
             accept_retry: None,
             next_id: 1,
-            seed: RandomState::new().build_hasher().finish(),
+            seed: random_seed(),
         })
     }
 
@@ -268,15 +266,10 @@ impl<H: Handler> RtmpServer<H> {
             let _ = stream.set_nodelay(true);
             let id = self.next_id;
             self.next_id += 1;
-            let seed = self.seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            let context = SessionContext {
-                session_id: id,
-                peer_addr: addr,
-                app: String::new(),
-            };
             let config = self.config.session.clone();
             tracing::debug!(id, peer = %addr, "connected");
-            let mut conn = ServerConnection::new(config, Instant::now(), seed, context, token);
+            let now = Instant::now();
+            let mut conn = ServerConnection::new(config, now, self.seed, id, addr, token);
             if let (Some(capture), Ok(local)) = (&self.config.capture, stream.local_addr()) {
                 conn.record(capture, local);
             }

@@ -1,7 +1,7 @@
 //! One connection's task: the read → session → handler → write loop.
 
 use crate::server::Shared;
-use crate::{RtmpHandler, SessionContext};
+use crate::RtmpHandler;
 use rtmp_proto::app::{drive, ServerConnection, SessionCounters, MAX_IOVECS};
 use std::io::IoSlice;
 use std::net::SocketAddr;
@@ -36,16 +36,11 @@ where
         (reader, writer): (R, W),
         (local, peer): (SocketAddr, SocketAddr),
         id: u64,
-        seed: u64,
     ) -> Self {
         let notify = Arc::new(Notify::new());
-        let context = SessionContext {
-            session_id: id,
-            peer_addr: peer,
-            app: String::new(),
-        };
-        let config = shared.config.session.clone();
-        let mut conn = ServerConnection::new(config, Instant::now(), seed, context, notify.clone());
+        let (config, seed) = (shared.config.session.clone(), shared.seed);
+        let mut conn =
+            ServerConnection::new(config, Instant::now(), seed, id, peer, notify.clone());
         if let Some(capture) = &shared.config.capture {
             conn.record(capture, local);
         }

@@ -3,11 +3,9 @@
 
 use crate::connection::Connection;
 use crate::{RtmpHandler, ServerConfig};
-use rtmp_proto::app::{drive, SessionRegistry, SessionStats};
+use rtmp_proto::app::{drive, random_seed, SessionRegistry, SessionStats};
 use rtmp_proto::hub::{Hub, StreamInfo};
-use std::collections::hash_map::RandomState;
 use std::future::Future;
-use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -29,7 +27,8 @@ pub(crate) struct Shared<H> {
     pub(crate) handler: H,
     pub(crate) hub: Arc<SharedHub>,
     next_session: AtomicU64,
-    seed: u64,
+    /// The handshake seed of the server run; each connection's derives from it.
+    pub(crate) seed: u64,
     connections: Arc<AtomicUsize>,
     pub(crate) sessions: Arc<SessionRegistry>,
 }
@@ -129,7 +128,7 @@ impl ServerHandle {
 impl<H: RtmpHandler> RtmpServer<H> {
     /// A server that binds `config.bind` when it starts running.
     pub fn new(config: ServerConfig, handler: H) -> Self {
-        let seed = RandomState::new().build_hasher().finish();
+        let seed = random_seed();
         RtmpServer {
             shared: Arc::new(Shared {
                 hub: Arc::new(Mutex::new(Hub::new(config.hub))),
@@ -206,12 +205,12 @@ impl<H: RtmpHandler> RtmpServer<H> {
                     let Some((stream, peer, permit)) = admit(accepted, &limit).await else {
                         continue;
                     };
-                    let (id, seed) = shared.start_session();
+                    let id = shared.start_session();
                     let (shared, stop) = (shared.clone(), stop_rx.clone());
                     tasks.spawn(async move {
                         let ends = (stream.local_addr().unwrap_or(peer), peer);
                         let halves = stream.into_split();
-                        Connection::new(shared.clone(), halves, ends, id, seed).run(stop).await;
+                        Connection::new(shared.clone(), halves, ends, id).run(stop).await;
                         shared.end_session(permit);
                     });
                 }
@@ -221,10 +220,10 @@ impl<H: RtmpHandler> RtmpServer<H> {
                         let Some((stream, peer, permit)) = admit(accepted.0, &limit).await else {
                             continue;
                         };
-                        let (id, seed) = shared.start_session();
+                        let id = shared.start_session();
                         let (shared, stop, tls) = (shared.clone(), stop_rx.clone(), accepted.1);
                         tasks.spawn(async move {
-                            serve_tls(&shared, tls, stream, peer, id, seed, stop).await;
+                            serve_tls(&shared, tls, stream, peer, id, stop).await;
                             shared.end_session(permit);
                         });
                     }
@@ -251,11 +250,10 @@ impl<H: RtmpHandler> RtmpServer<H> {
 }
 
 impl<H> Shared<H> {
-    /// Counts a connection in and gives it an id and a handshake seed.
-    fn start_session(&self) -> (u64, u64) {
+    /// Counts a connection in and gives it an id.
+    fn start_session(&self) -> u64 {
         self.connections.fetch_add(1, Ordering::Relaxed);
-        let id = self.next_session.fetch_add(1, Ordering::Relaxed);
-        (id, self.seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        self.next_session.fetch_add(1, Ordering::Relaxed)
     }
 
     fn end_session(&self, permit: OwnedSemaphorePermit) {
@@ -314,7 +312,6 @@ async fn serve_tls<H: RtmpHandler>(
     stream: TcpStream,
     peer: SocketAddr,
     id: u64,
-    seed: u64,
     mut stop: watch::Receiver<bool>,
 ) {
     let timeout = shared.config.session.connect_timeout;
@@ -334,7 +331,7 @@ async fn serve_tls<H: RtmpHandler>(
         _ = stop.changed() => return,
     };
     let ends = (stream.get_ref().0.local_addr().unwrap_or(peer), peer);
-    Connection::new(shared.clone(), tokio::io::split(stream), ends, id, seed)
+    Connection::new(shared.clone(), tokio::io::split(stream), ends, id)
         .run(stop)
         .await;
 }

@@ -6,6 +6,9 @@ use crate::hub::{DrainStatus, Hub, Membership, Routed, StreamKey};
 use crate::message::{ConnectParams, PlayParams, PublishParams};
 use crate::{RequestId, ServerEvent, ServerSession, SessionConfig, SessionError};
 use smallvec::SmallVec;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::net::SocketAddr;
 use std::time::Instant;
 
 /// A player pulls more from the hub only once its unwritten output is below this, so a
@@ -14,6 +17,11 @@ pub const PULL_BELOW: usize = 256 * 1024;
 
 /// Most output segments adapters hand to one vectored write.
 pub const MAX_IOVECS: usize = 64;
+
+/// A fresh seed for a server's or a client's handshakes (the OS's hash randomness).
+pub fn random_seed() -> u64 {
+    RandomState::new().build_hasher().finish()
+}
 
 /// What the app handles once the hub has had its share of a session event.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,14 +90,22 @@ pub struct ServerConnection<W> {
 }
 
 impl<W: Clone> ServerConnection<W> {
-    /// A connection accepted at `now`; the hub wakes it with `waker`.
+    /// Connection `session_id` from `peer`, accepted at `now`; the hub wakes it with
+    /// `waker`. Its handshake seed derives from the server's `server_seed` and the id.
     pub fn new(
         config: SessionConfig,
         now: Instant,
-        rng_seed: u64,
-        context: SessionContext,
+        server_seed: u64,
+        session_id: u64,
+        peer: SocketAddr,
         waker: W,
     ) -> Self {
+        let rng_seed = server_seed ^ session_id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let context = SessionContext {
+            session_id,
+            peer_addr: peer,
+            app: String::new(),
+        };
         ServerConnection {
             session: ServerSession::new(config, now, rng_seed),
             membership: Membership::new(waker),
@@ -107,7 +123,7 @@ impl<W: Clone> ServerConnection<W> {
     /// `local` is the server's address. Call it right after `new`, so the file holds
     /// the whole session. A file that cannot be created is logged and skipped.
     #[cfg(feature = "capture")]
-    pub fn record(&mut self, config: &crate::capture::CaptureConfig, local: std::net::SocketAddr) {
+    pub fn record(&mut self, config: &crate::capture::CaptureConfig, local: SocketAddr) {
         use crate::capture::{CaptureRole, SessionCapture};
         let (id, peer) = (self.context.session_id, self.context.peer_addr);
         let now = std::time::SystemTime::now();

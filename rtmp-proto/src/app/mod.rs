@@ -14,7 +14,7 @@ mod handler;
 mod registry;
 mod views;
 
-pub use connection::{AppEvent, ServerConnection, MAX_IOVECS, PULL_BELOW};
+pub use connection::{random_seed, AppEvent, ServerConnection, MAX_IOVECS, PULL_BELOW};
 pub use handler::{AuthResult, RtmpHandler, SessionContext, SessionStats, StreamContext};
 pub use registry::{SessionCounters, SessionRegistry};
 pub use views::{media_views, metadata_object, MediaView};

@@ -3,14 +3,12 @@
 //! events mean for the connection's life.
 
 use super::{ClientConfig, ClientError};
-use rtmp_proto::app::MAX_IOVECS;
+use rtmp_proto::app::{random_seed, MAX_IOVECS};
 use rtmp_proto::capture::{CaptureRole, SessionCapture};
 use rtmp_proto::enhanced::CapsEx;
 use rtmp_proto::url::{RtmpUrl, Scheme};
 use rtmp_proto::{ClientEvent, ClientIntent, ClientParams, ClientSession};
-use std::collections::hash_map::RandomState;
 use std::future::Future;
-use std::hash::{BuildHasher, Hasher};
 use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
@@ -102,7 +100,7 @@ impl ClientConnection {
             // It follows reconnect requests: say so (E-RTMP capsEx Reconnect).
             params.caps_ex = CapsEx::RECONNECT;
         }
-        let seed = RandomState::new().build_hasher().finish();
+        let seed = random_seed();
         let session = ClientSession::new(config.session(), params, intent, Instant::now(), seed);
         let capture = config.capture.as_ref().and_then(|capture| {
             let (local, peer) = ends;
