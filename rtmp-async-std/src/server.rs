@@ -3,16 +3,20 @@
 
 use event_listener::Event;
 use futures_io::{AsyncRead, AsyncWrite};
-use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
+use futures_lite::io::AsyncWriteExt;
 use futures_lite::FutureExt;
-use rtmp_proto::app::{drive, random_seed, RtmpHandler, ServerConnection, MAX_IOVECS};
-use rtmp_proto::app::{SessionCounters, SessionRegistry, SessionStats};
+use rtmp_proto::app::serve::{self, ConnectionIo, SharedHub};
+use rtmp_proto::app::{drive, random_seed, RtmpHandler, ServerConnection};
+use rtmp_proto::app::{LiveConnection, SessionRegistry, SessionStats};
 use rtmp_proto::hub::{Hub, HubConfig, StreamInfo};
 use rtmp_proto::SessionConfig;
-use std::io::IoSlice;
+use std::future::Future;
+use std::io::{self, IoSlice};
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -44,16 +48,14 @@ impl Default for ServerConfig {
     }
 }
 
-/// How the hub wakes a connection: an event its loop listens on.
-type Waker = Arc<Event>;
-
 struct Shared<H> {
     config: ServerConfig,
     handler: H,
-    hub: Mutex<Hub<Waker>>,
+    hub: SharedHub,
     sessions: SessionRegistry,
     next_id: AtomicU64,
     seed: u64,
+    /// Set by `shutdown`, with `stop` notified: ends `run`'s accept loop.
     stopped: AtomicBool,
     stop: Event,
 }
@@ -102,6 +104,7 @@ impl<H: RtmpHandler> RtmpServer<H> {
     /// Closes every connection and makes [`RtmpServer::run`] return.
     pub fn shutdown(&self) {
         self.shared.stopped.store(true, Ordering::SeqCst);
+        self.shared.sessions.stop_all();
         self.shared.stop.notify(usize::MAX);
     }
 
@@ -123,12 +126,12 @@ impl<H: RtmpHandler> RtmpServer<H> {
     {
         let shared = &self.shared;
         let limit = shared.config.max_connections;
-        let Some(bytes) = shared.sessions.register_within(id, peer, limit) else {
+        let Some(live) = shared.sessions.register_within(id, peer, limit) else {
             tracing::warn!("connection limit reached: refused");
             return;
         };
         if shared.handler.on_connection(peer).await {
-            let outcome = self.serve(stream, peer, id, &bytes).await;
+            let outcome = self.serve(stream, peer, id, &live).await;
             match outcome {
                 Ok(()) => tracing::info!("closed"),
                 Err(reason) => tracing::info!(%reason, "closed"),
@@ -139,117 +142,31 @@ impl<H: RtmpHandler> RtmpServer<H> {
         shared.sessions.unregister(id);
     }
 
-    /// The connection loop: read → session → handler and hub → vectored write, with
-    /// the session's timer and the hub's wakeups.
+    /// Runs the core's connection loop on the stream, then closes both.
     async fn serve<S>(
         &self,
         stream: S,
         peer: SocketAddr,
         id: u64,
-        bytes: &SessionCounters,
+        live: &Arc<LiveConnection>,
     ) -> Result<(), String>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
         let shared = &*self.shared;
-        let (mut reader, mut writer) = futures_lite::io::split(stream);
-        let event: Waker = Arc::new(Event::new());
         let config = shared.config.session.clone();
         let now = Instant::now();
-        let mut conn = ServerConnection::new(config, now, shared.seed, id, peer, event.clone());
-        let mut buf = vec![0u8; shared.config.read_buffer.max(1024)];
-        let mut timer = async_io::Timer::never();
-        let mut deadline = None;
-        let mut woken = event.listen();
-        let mut stop = shared.stop.listen();
-        let wake = |event: Waker| {
-            event.notify(1);
+        let mut conn = ServerConnection::new(config, now, shared.seed, id, peer, live.clone());
+        let mut io = FuturesIo {
+            stream,
+            timer: async_io::Timer::never(),
+            deadline: None,
         };
-        let outcome = loop {
-            if shared.stopped.load(Ordering::SeqCst) {
-                break Err("server shutting down".into());
-            }
-            if let Err(reason) = drive::handle_events(&mut conn, &shared.handler, &shared.hub, wake)
-                .await
-                .and_then(|()| drive::pull(&mut conn, &shared.hub))
-            {
-                break Err(reason);
-            }
-            if let Some(reason) = conn.finished() {
-                break Err(reason);
-            }
-            let next = conn.session().poll_timeout();
-            if next != deadline {
-                deadline = next;
-                match next {
-                    Some(at) => timer.set_at(at),
-                    None => timer = async_io::Timer::never(),
-                }
-            }
-            let session = conn.session();
-            let read = async {
-                if session.is_closing() {
-                    std::future::pending().await
-                }
-                Step::Read(reader.read(&mut buf).await)
-            };
-            let write = async {
-                if session.output().is_empty() {
-                    std::future::pending().await
-                }
-                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
-                let count = session.output().io_slices(&mut slices);
-                Step::Wrote(writer.write_vectored(&slices[..count]).await)
-            };
-            let playing = conn.is_playing();
-            let hub_woke = async {
-                if !playing {
-                    std::future::pending().await
-                }
-                (&mut woken).await;
-                Step::Woken
-            };
-            let tick = async {
-                (&mut timer).await;
-                Step::Timer
-            };
-            let stopped = async {
-                (&mut stop).await;
-                Step::Stop
-            };
-            match read.or(write).or(hub_woke).or(tick).or(stopped).await {
-                Step::Read(Ok(0)) => break Ok(()),
-                Step::Read(Ok(n)) => {
-                    bytes.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
-                    conn.receive(Instant::now(), &buf[..n]);
-                }
-                Step::Read(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => {
-                    break Ok(())
-                }
-                Step::Read(Err(e)) => break Err(format!("read failed: {e}")),
-                Step::Wrote(Ok(0)) => break Err("peer stopped accepting data".into()),
-                Step::Wrote(Ok(n)) => {
-                    bytes.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
-                    conn.written(n);
-                    if conn.session().output().is_empty() {
-                        if let Err(e) = writer.flush().await {
-                            break Err(format!("write failed: {e}"));
-                        }
-                    }
-                }
-                Step::Wrote(Err(e)) => break Err(format!("write failed: {e}")),
-                Step::Woken => {
-                    conn.woken();
-                    woken = event.listen();
-                }
-                Step::Timer => {
-                    let _ = conn.session_mut().handle_timeout(Instant::now());
-                }
-                Step::Stop => stop = shared.stop.listen(),
-            }
-        };
-        let _ = writer.close().await;
-        drive::close(&mut conn, &shared.handler, &shared.hub, wake).await;
+        let (handler, hub) = (&shared.handler, &shared.hub);
+        let read_buffer = shared.config.read_buffer;
+        let outcome = serve::serve(&mut conn, handler, hub, &mut io, live, read_buffer).await;
+        let _ = io.stream.close().await;
+        drive::close(&mut conn, handler, hub, serve::wake).await;
         outcome
     }
 
@@ -295,11 +212,36 @@ impl<H: RtmpHandler> RtmpServer<H> {
     }
 }
 
-/// What woke a connection's loop.
-enum Step {
-    Read(std::io::Result<usize>),
-    Wrote(std::io::Result<usize>),
-    Woken,
-    Timer,
-    Stop,
+/// A futures-io stream and an async-io timer as the core's loop drives them.
+struct FuturesIo<S> {
+    stream: S,
+    timer: async_io::Timer,
+    /// What `timer` is set to, once set.
+    deadline: Option<Instant>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> ConnectionIo for FuturesIo<S> {
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_timer(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()> {
+        if self.deadline != Some(deadline) {
+            self.deadline = Some(deadline);
+            self.timer.set_at(deadline);
+        }
+        Pin::new(&mut self.timer).poll(cx).map(drop)
+    }
 }

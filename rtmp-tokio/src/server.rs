@@ -1,9 +1,10 @@
 //! [`RtmpServer`]: the accept loop (plain RTMP, RTMPS or both), connection limits and
 //! graceful shutdown.
 
-use crate::connection::Connection;
+use crate::connection::run;
 use crate::{RtmpHandler, ServerConfig};
-use rtmp_proto::app::{drive, random_seed, SessionRegistry, SessionStats};
+use rtmp_proto::app::serve::SharedHub;
+use rtmp_proto::app::{drive, random_seed, LiveConnection, SessionRegistry, SessionStats};
 use rtmp_proto::hub::{Hub, StreamInfo};
 use std::future::Future;
 use std::io;
@@ -12,14 +13,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 /// How long [`RtmpServer::run_until`] waits for connections to close after shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
-/// The hub as this adapter shares it: players are woken through a [`Notify`].
-pub(crate) type SharedHub = Mutex<Hub<Arc<Notify>>>;
 
 /// State every connection task shares.
 pub(crate) struct Shared<H> {
@@ -194,7 +192,6 @@ impl<H: RtmpHandler> RtmpServer<H> {
             tracing::info!(addr = %tls.local_addr()?, "RTMPS server listening");
         }
         let limit = Arc::new(Semaphore::new(shared.config.max_connections));
-        let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
         tokio::pin!(shutdown);
         let result = loop {
@@ -205,13 +202,12 @@ impl<H: RtmpHandler> RtmpServer<H> {
                     let Some((stream, peer, permit)) = admit(accepted, &limit).await else {
                         continue;
                     };
-                    let id = shared.start_session();
-                    let (shared, stop) = (shared.clone(), stop_rx.clone());
+                    let (id, live) = shared.start_session(peer);
+                    let shared = shared.clone();
                     tasks.spawn(async move {
-                        let ends = (stream.local_addr().unwrap_or(peer), peer);
-                        let halves = stream.into_split();
-                        Connection::new(shared.clone(), halves, ends, id).run(stop).await;
-                        shared.end_session(permit);
+                        let local = stream.local_addr().unwrap_or(peer);
+                        run(&shared, stream, (local, peer), (id, live)).await;
+                        shared.end_session(id, permit);
                     });
                 }
                 accepted = accept_tls(&listeners) => {
@@ -220,11 +216,11 @@ impl<H: RtmpHandler> RtmpServer<H> {
                         let Some((stream, peer, permit)) = admit(accepted.0, &limit).await else {
                             continue;
                         };
-                        let id = shared.start_session();
-                        let (shared, stop, tls) = (shared.clone(), stop_rx.clone(), accepted.1);
+                        let (id, live) = shared.start_session(peer);
+                        let (shared, tls) = (shared.clone(), accepted.1);
                         tasks.spawn(async move {
-                            serve_tls(&shared, tls, stream, peer, id, stop).await;
-                            shared.end_session(permit);
+                            serve_tls(&shared, tls, stream, peer, (id, live)).await;
+                            shared.end_session(id, permit);
                         });
                     }
                     #[cfg(not(feature = "tls"))]
@@ -233,7 +229,7 @@ impl<H: RtmpHandler> RtmpServer<H> {
             }
         };
         drop(listeners);
-        let _ = stop_tx.send(true);
+        shared.sessions.stop_all();
         let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
             while tasks.join_next().await.is_some() {}
         })
@@ -251,12 +247,14 @@ impl<H: RtmpHandler> RtmpServer<H> {
 
 impl<H> Shared<H> {
     /// Counts a connection in and gives it an id.
-    fn start_session(&self) -> u64 {
+    fn start_session(&self, peer: SocketAddr) -> (u64, Arc<LiveConnection>) {
         self.connections.fetch_add(1, Ordering::Relaxed);
-        self.next_session.fetch_add(1, Ordering::Relaxed)
+        let id = self.next_session.fetch_add(1, Ordering::Relaxed);
+        (id, self.sessions.register(id, peer))
     }
 
-    fn end_session(&self, permit: OwnedSemaphorePermit) {
+    fn end_session(&self, id: u64, permit: OwnedSemaphorePermit) {
+        self.sessions.unregister(id);
         self.connections.fetch_sub(1, Ordering::Relaxed);
         drop(permit);
     }
@@ -311,8 +309,7 @@ async fn serve_tls<H: RtmpHandler>(
     tls: crate::ServerTls,
     stream: TcpStream,
     peer: SocketAddr,
-    id: u64,
-    mut stop: watch::Receiver<bool>,
+    (id, live): (u64, Arc<LiveConnection>),
 ) {
     let timeout = shared.config.session.connect_timeout;
     let handshake = tokio::time::timeout(timeout, tls.acceptor().accept(stream));
@@ -328,12 +325,10 @@ async fn serve_tls<H: RtmpHandler>(
                 return;
             }
         },
-        _ = stop.changed() => return,
+        () = live.stopped() => return,
     };
-    let ends = (stream.get_ref().0.local_addr().unwrap_or(peer), peer);
-    Connection::new(shared.clone(), tokio::io::split(stream), ends, id)
-        .run(stop)
-        .await;
+    let local = stream.get_ref().0.local_addr().unwrap_or(peer);
+    run(shared, stream, (local, peer), (id, live)).await;
 }
 
 /// Accept errors that concern only the connection being accepted.

@@ -83,6 +83,8 @@ pub struct ServerConnection<W> {
     woken: bool,
     /// Other connections to wake (their players got something); adapters drain it.
     wake: Vec<W>,
+    /// The handshake seed, which a capture stores so the session can be replayed.
+    #[cfg(feature = "capture")]
     rng_seed: u64,
     /// The recording of this connection, when captures are on.
     #[cfg(feature = "capture")]
@@ -113,6 +115,7 @@ impl<W: Clone> ServerConnection<W> {
             stream_keys: SmallVec::new(),
             woken: true,
             wake: Vec::new(),
+            #[cfg(feature = "capture")]
             rng_seed,
             #[cfg(feature = "capture")]
             capture: None,

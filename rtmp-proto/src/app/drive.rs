@@ -13,7 +13,7 @@ use std::time::Instant;
 /// Locks the hub; a panic elsewhere while it was held leaves plain data behind, so a
 /// poisoned lock is taken over rather than spread.
 pub fn lock<W>(hub: &Mutex<Hub<W>>) -> MutexGuard<'_, Hub<W>> {
-    hub.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    super::lock(hub)
 }
 
 /// Handles every pending session event: media and metadata through their callbacks

@@ -6,15 +6,26 @@
 //!   [`ServerSession`](crate::ServerSession), its place in the hub, and the answers to
 //!   the app's decisions — with no I/O and no locks. [`drive`] runs its events through
 //!   an [`RtmpHandler`]; a synchronous event loop (the mio adapter) answers them itself.
+//! - [`serve`]: the whole loop of a connection on an executor, given its runtime's
+//!   socket and timer; [`SessionRegistry`] holds the [`LiveConnection`]s it wakes.
 //! - [`MediaView`]: what the media callbacks see of one message.
 
 mod connection;
 pub mod drive;
 mod handler;
 mod registry;
+pub mod serve;
 mod views;
 
 pub use connection::{random_seed, AppEvent, ServerConnection, MAX_IOVECS, PULL_BELOW};
 pub use handler::{AuthResult, RtmpHandler, SessionContext, SessionStats, StreamContext};
-pub use registry::{SessionCounters, SessionRegistry};
+pub use registry::{LiveConnection, SessionRegistry, Signals};
 pub use views::{media_views, metadata_object, MediaView};
+
+/// Locks plain data whose lock a panic elsewhere may have poisoned: the data is taken
+/// over rather than the panic spread.
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,33 +1,110 @@
-//! [`SessionRegistry`]: the open connections of a multi-threaded server and their
-//! byte counters, for [`SessionStats`].
+//! [`SessionRegistry`]: the open connections of a multi-threaded server, each a
+//! [`LiveConnection`] that its loop, the hub and the server all reach.
 
+use super::lock;
 use super::SessionStats;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Waker};
 
-/// Live byte counters of one connection, updated by its task without a lock.
+/// One open connection as the rest of the server reaches it: byte counters its loop
+/// updates without a lock, and the wakeups (the hub has deliveries, the server stops)
+/// that resume its loop.
 #[derive(Debug)]
-pub struct SessionCounters {
+pub struct LiveConnection {
     peer: SocketAddr,
     /// Bytes received from the client.
     pub bytes_in: AtomicU64,
     /// Bytes written to the client.
     pub bytes_out: AtomicU64,
+    /// Set by the hub, cleared by the loop when it pulls.
+    woken: AtomicBool,
+    stopped: AtomicBool,
+    /// The loop's task, woken by either signal.
+    waker: Mutex<Option<Waker>>,
 }
 
-/// Every open connection's counters, by session id.
+/// What resumed a connection's loop, as [`LiveConnection::poll_signals`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signals {
+    /// The hub queued something for one of the connection's players.
+    pub woken: bool,
+    /// The server is shutting down.
+    pub stopped: bool,
+}
+
+impl LiveConnection {
+    fn new(peer: SocketAddr, stopped: bool) -> Self {
+        LiveConnection {
+            peer,
+            bytes_in: AtomicU64::new(0),
+            bytes_out: AtomicU64::new(0),
+            woken: AtomicBool::new(false),
+            stopped: AtomicBool::new(stopped),
+            waker: Mutex::new(None),
+        }
+    }
+
+    /// The hub's wakeup: wakes the loop unless a wakeup is pending already, so a
+    /// publisher's burst costs a player's task one wake, not one per message.
+    pub fn wake(&self) {
+        if !self.woken.swap(true, Ordering::AcqRel) {
+            self.wake_task();
+        }
+    }
+
+    /// Asks the loop to end.
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::Release);
+        self.wake_task();
+    }
+
+    /// Registers the current task for both signals and takes those that arrived.
+    pub fn poll_signals(&self, cx: &Context<'_>) -> Signals {
+        {
+            let mut waker = lock(&self.waker);
+            match &*waker {
+                Some(known) if known.will_wake(cx.waker()) => {}
+                _ => *waker = Some(cx.waker().clone()),
+            }
+        }
+        Signals {
+            woken: self.woken.swap(false, Ordering::AcqRel),
+            stopped: self.stopped.load(Ordering::Acquire),
+        }
+    }
+
+    /// Completes once the server stops the connection (for the phases before its
+    /// loop runs, like a TLS handshake).
+    pub async fn stopped(&self) {
+        std::future::poll_fn(|cx| match self.poll_signals(cx).stopped {
+            true => std::task::Poll::Ready(()),
+            false => std::task::Poll::Pending,
+        })
+        .await
+    }
+
+    fn wake_task(&self) {
+        if let Some(waker) = &*lock(&self.waker) {
+            waker.wake_by_ref();
+        }
+    }
+}
+
+/// Every open connection, by session id, and whether the server is stopping.
 #[derive(Debug, Default)]
 pub struct SessionRegistry {
-    sessions: Mutex<HashMap<u64, Arc<SessionCounters>>>,
+    sessions: Mutex<HashMap<u64, Arc<LiveConnection>>>,
+    stopping: AtomicBool,
 }
 
 impl SessionRegistry {
-    /// Counts a connection in.
-    pub fn register(&self, id: u64, peer: SocketAddr) -> Arc<SessionCounters> {
-        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        insert(&mut sessions, id, peer)
+    /// Counts a connection in (already stopped if the server is stopping).
+    pub fn register(&self, id: u64, peer: SocketAddr) -> Arc<LiveConnection> {
+        let mut sessions = lock(&self.sessions);
+        self.insert(&mut sessions, id, peer)
     }
 
     /// Counts a connection in, unless `limit` connections are open already.
@@ -36,19 +113,38 @@ impl SessionRegistry {
         id: u64,
         peer: SocketAddr,
         limit: usize,
-    ) -> Option<Arc<SessionCounters>> {
-        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        (sessions.len() < limit).then(|| insert(&mut sessions, id, peer))
+    ) -> Option<Arc<LiveConnection>> {
+        let mut sessions = lock(&self.sessions);
+        (sessions.len() < limit).then(|| self.insert(&mut sessions, id, peer))
+    }
+
+    fn insert(
+        &self,
+        sessions: &mut HashMap<u64, Arc<LiveConnection>>,
+        id: u64,
+        peer: SocketAddr,
+    ) -> Arc<LiveConnection> {
+        let stopped = self.stopping.load(Ordering::Acquire);
+        let live = Arc::new(LiveConnection::new(peer, stopped));
+        sessions.insert(id, live.clone());
+        live
     }
 
     /// Forgets a closed connection.
     pub fn unregister(&self, id: u64) {
-        (self.sessions.lock().unwrap_or_else(|p| p.into_inner())).remove(&id);
+        lock(&self.sessions).remove(&id);
+    }
+
+    /// Stops every open connection, and every one registered from now on.
+    pub fn stop_all(&self) {
+        let sessions = lock(&self.sessions);
+        self.stopping.store(true, Ordering::Release);
+        sessions.values().for_each(|live| live.stop());
     }
 
     /// Every open connection with its byte counts, oldest first.
     pub fn snapshot(&self) -> Vec<SessionStats> {
-        let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        let sessions = lock(&self.sessions);
         let mut stats: Vec<SessionStats> = (sessions.iter())
             .map(|(id, c)| SessionStats {
                 session_id: *id,
@@ -60,18 +156,4 @@ impl SessionRegistry {
         stats.sort_by_key(|s| s.session_id);
         stats
     }
-}
-
-fn insert(
-    sessions: &mut HashMap<u64, Arc<SessionCounters>>,
-    id: u64,
-    peer: SocketAddr,
-) -> Arc<SessionCounters> {
-    let counters = Arc::new(SessionCounters {
-        peer,
-        bytes_in: AtomicU64::new(0),
-        bytes_out: AtomicU64::new(0),
-    });
-    sessions.insert(id, counters.clone());
-    counters
 }
