@@ -78,7 +78,12 @@ fn main() -> std::io::Result<()> {
         let timeout = rtmp
             .poll_timeout()
             .map(|at| at.saturating_duration_since(Instant::now()));
-        poll.poll(&mut events, timeout)?;
+        match poll.poll(&mut events, timeout) {
+            Ok(()) => {}
+            // A signal (a debugger or profiler attaching) is no reason to stop.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        }
         for event in &events {
             if rtmp.handle_event(poll.registry(), event) {
                 continue;

@@ -1,6 +1,8 @@
 //! The RTMP server: `cargo run --release --example server [-- --bind ADDR]`.
 //!
 //! Accepts every publish and play; streams are routed by `app/stream-key`.
+//! Connections run on `--workers N` single-threaded workers (default: one per core),
+//! or with `--workers 0` as tasks of one multi-threaded Tokio runtime.
 //! With `--tls-cert PEM --tls-key PEM` it serves RTMPS too: on `--tls-bind ADDR`
 //! beside plain RTMP, or alone on `--bind` without `--tls-bind`.
 //! Set `RUST_LOG=debug` for per-message detail.
@@ -13,9 +15,11 @@ struct OpenServer;
 
 impl RtmpHandler for OpenServer {}
 
-const USAGE: &str = "usage: server [--bind ADDR] [--tls-cert PEM --tls-key PEM [--tls-bind ADDR]]
+const USAGE: &str = "usage: server [--bind ADDR] [--workers N] [--tls-cert PEM --tls-key PEM [--tls-bind ADDR]]
 
   --bind ADDR      listen address (default 0.0.0.0:1935)
+  --workers N      single-threaded workers running the connections (default: one per
+                   core); 0 runs them on a multi-threaded Tokio runtime instead
   --tls-cert PEM   certificate chain for RTMPS (needs --tls-key)
   --tls-key PEM    private key for RTMPS
   --tls-bind ADDR  serve RTMPS here, plain RTMP on --bind (e.g. 0.0.0.0:443);
@@ -23,6 +27,7 @@ const USAGE: &str = "usage: server [--bind ADDR] [--tls-cert PEM --tls-key PEM [
 
 fn parse_args() -> Result<ServerConfig, Box<dyn std::error::Error>> {
     let mut bind: SocketAddr = "0.0.0.0:1935".parse().expect("valid literal");
+    let mut workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (mut tls_bind, mut cert, mut key) = (None::<SocketAddr>, None::<String>, None::<String>);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -44,6 +49,11 @@ fn parse_args() -> Result<ServerConfig, Box<dyn std::error::Error>> {
                     .map_err(|e| format!("bad --tls-bind address {value:?}: {e}"))?;
                 tls_bind = Some(addr);
             }
+            "--workers" => {
+                let value = value()?;
+                workers = (value.parse())
+                    .map_err(|e| format!("bad --workers count {value:?}: {e}"))?;
+            }
             "--tls-cert" => cert = Some(value()?),
             "--tls-key" => key = Some(value()?),
             "-h" | "--help" => {
@@ -53,7 +63,7 @@ fn parse_args() -> Result<ServerConfig, Box<dyn std::error::Error>> {
             other => return Err(format!("unknown argument {other:?} (try --help)").into()),
         }
     }
-    let config = ServerConfig::default().bind(bind);
+    let config = ServerConfig::default().bind(bind).workers(workers);
     match (cert, key, tls_bind) {
         (None, None, None) => Ok(config),
         (Some(cert), Some(key), tls_bind) => with_tls(config, &cert, &key, tls_bind),
@@ -85,14 +95,24 @@ fn with_tls(
     Err("this build has no RTMPS: build with the `tls` feature".into())
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let config = parse_args()?;
+    // With workers, this runtime only accepts and logs; without, it runs everything.
+    let runtime = match config.workers {
+        0 => tokio::runtime::Builder::new_multi_thread(),
+        _ => tokio::runtime::Builder::new_current_thread(),
+    }
+    .enable_all()
+    .build()?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: ServerConfig) -> Result<(), Box<dyn std::error::Error>> {
     let server = RtmpServer::listen(config, OpenServer).await?;
     let addr = server.local_addr().ok_or("listener has no address")?;
     let tls_addr = server.tls_local_addr();

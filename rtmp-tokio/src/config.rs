@@ -17,6 +17,10 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Bytes read from a socket at a time. Default 64 KiB.
     pub read_buffer: usize,
+    /// Dedicated worker threads to run connections on, each with its own single-threaded
+    /// runtime; 0 (the default) runs them as tasks on the runtime running the server.
+    /// See [`ServerConfig::workers`].
+    pub workers: usize,
     /// Per-connection protocol settings and bounds.
     pub session: SessionConfig,
     /// Fan-out bounds (player queues, stream counts).
@@ -39,6 +43,7 @@ impl Default for ServerConfig {
             bind: SocketAddr::from(([0, 0, 0, 0], 1935)),
             max_connections: 1000,
             read_buffer: 64 * 1024,
+            workers: 0,
             session: SessionConfig::default(),
             hub: HubConfig::default(),
             capture: None,
@@ -60,6 +65,17 @@ impl ServerConfig {
     /// Sets the most connections served at once.
     pub fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = max;
+        self
+    }
+
+    /// Runs connections on `workers` dedicated threads, each a single-threaded Tokio
+    /// runtime, dealing accepted sockets to them in turn (the nginx model), instead of
+    /// as tasks on the runtime running the server. A connection then stays on one
+    /// thread, and delivery to players on the publisher's worker needs no cross-thread
+    /// scheduling: the cheapest way to serve many players per core. Handler callbacks
+    /// run on the workers. 0 turns workers off.
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = workers;
         self
     }
 

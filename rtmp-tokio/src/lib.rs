@@ -26,6 +26,7 @@ pub mod client;
 mod config;
 mod connection;
 mod server;
+mod spawner;
 #[cfg(feature = "tls")]
 mod tls;
 

@@ -2,6 +2,7 @@
 //! graceful shutdown.
 
 use crate::connection::run;
+use crate::spawner::Spawner;
 use crate::{RtmpHandler, ServerConfig};
 use rtmp_proto::app::serve::SharedHub;
 use rtmp_proto::app::{drive, random_seed, LiveConnection, SessionRegistry, SessionStats};
@@ -14,10 +15,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio::task::JoinSet;
-
-/// How long [`RtmpServer::run_until`] waits for connections to close after shutdown.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// State every connection task shares.
 pub(crate) struct Shared<H> {
@@ -192,22 +189,22 @@ impl<H: RtmpHandler> RtmpServer<H> {
             tracing::info!(addr = %tls.local_addr()?, "RTMPS server listening");
         }
         let limit = Arc::new(Semaphore::new(shared.config.max_connections));
-        let mut tasks = JoinSet::new();
+        let mut spawner = Spawner::new(shared.config.workers)?;
+        // However this future ends, even dropped, every connection is told to stop.
+        let _stop = StopAll(&shared.sessions);
         tokio::pin!(shutdown);
         let result = loop {
             tokio::select! {
                 () = &mut shutdown => break Ok(()),
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                () = spawner.reap() => {}
                 accepted = accept(listeners.plain.as_ref()) => {
                     let Some((stream, peer, permit)) = admit(accepted, &limit).await else {
                         continue;
                     };
-                    let (id, live) = shared.start_session(peer);
-                    let shared = shared.clone();
-                    tasks.spawn(async move {
+                    let seat = Seat::take(&shared, peer, permit);
+                    spawner.spawn(stream, move |stream| async move {
                         let local = stream.local_addr().unwrap_or(peer);
-                        run(&shared, stream, (local, peer), (id, live)).await;
-                        shared.end_session(id, permit);
+                        run(&seat.shared, stream, (local, peer), seat.session()).await;
                     });
                 }
                 accepted = accept_tls(&listeners) => {
@@ -216,11 +213,9 @@ impl<H: RtmpHandler> RtmpServer<H> {
                         let Some((stream, peer, permit)) = admit(accepted.0, &limit).await else {
                             continue;
                         };
-                        let (id, live) = shared.start_session(peer);
-                        let (shared, tls) = (shared.clone(), accepted.1);
-                        tasks.spawn(async move {
-                            serve_tls(&shared, tls, stream, peer, (id, live)).await;
-                            shared.end_session(id, permit);
+                        let (seat, tls) = (Seat::take(&shared, peer, permit), accepted.1);
+                        spawner.spawn(stream, move |stream| async move {
+                            serve_tls(&seat.shared, tls, stream, peer, seat.session()).await;
                         });
                     }
                     #[cfg(not(feature = "tls"))]
@@ -230,33 +225,52 @@ impl<H: RtmpHandler> RtmpServer<H> {
         };
         drop(listeners);
         shared.sessions.stop_all();
-        let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-            while tasks.join_next().await.is_some() {}
-        })
-        .await;
-        if drained.is_err() {
-            tracing::warn!(
-                remaining = tasks.len(),
-                "sessions still open after shutdown grace: aborted"
-            );
-            tasks.shutdown().await;
-        }
+        spawner.finish().await;
         result
     }
 }
 
-impl<H> Shared<H> {
+/// Stops every connection when dropped.
+struct StopAll<'a>(&'a SessionRegistry);
+
+impl Drop for StopAll<'_> {
+    fn drop(&mut self) {
+        self.0.stop_all();
+    }
+}
+
+/// A connection's place in the server: its id, its registration and its permit under
+/// the connection limit, all given back when its task ends or is aborted.
+struct Seat<H> {
+    shared: Arc<Shared<H>>,
+    id: u64,
+    live: Arc<LiveConnection>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl<H> Seat<H> {
     /// Counts a connection in and gives it an id.
-    fn start_session(&self, peer: SocketAddr) -> (u64, Arc<LiveConnection>) {
-        self.connections.fetch_add(1, Ordering::Relaxed);
-        let id = self.next_session.fetch_add(1, Ordering::Relaxed);
-        (id, self.sessions.register(id, peer))
+    fn take(shared: &Arc<Shared<H>>, peer: SocketAddr, permit: OwnedSemaphorePermit) -> Self {
+        shared.connections.fetch_add(1, Ordering::Relaxed);
+        let id = shared.next_session.fetch_add(1, Ordering::Relaxed);
+        Seat {
+            live: shared.sessions.register(id, peer),
+            shared: shared.clone(),
+            id,
+            _permit: permit,
+        }
     }
 
-    fn end_session(&self, id: u64, permit: OwnedSemaphorePermit) {
-        self.sessions.unregister(id);
-        self.connections.fetch_sub(1, Ordering::Relaxed);
-        drop(permit);
+    /// The session id and its live handle.
+    fn session(&self) -> (u64, Arc<LiveConnection>) {
+        (self.id, self.live.clone())
+    }
+}
+
+impl<H> Drop for Seat<H> {
+    fn drop(&mut self) {
+        self.shared.sessions.unregister(self.id);
+        self.shared.connections.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

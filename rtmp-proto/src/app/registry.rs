@@ -3,11 +3,12 @@
 
 use super::lock;
 use super::SessionStats;
+use atomic_waker::AtomicWaker;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Waker};
+use std::task::Context;
 
 /// One open connection as the rest of the server reaches it: byte counters its loop
 /// updates without a lock, and the wakeups (the hub has deliveries, the server stops)
@@ -23,7 +24,7 @@ pub struct LiveConnection {
     woken: AtomicBool,
     stopped: AtomicBool,
     /// The loop's task, woken by either signal.
-    waker: Mutex<Option<Waker>>,
+    waker: AtomicWaker,
 }
 
 /// What resumed a connection's loop, as [`LiveConnection::poll_signals`] reports it.
@@ -43,7 +44,7 @@ impl LiveConnection {
             bytes_out: AtomicU64::new(0),
             woken: AtomicBool::new(false),
             stopped: AtomicBool::new(stopped),
-            waker: Mutex::new(None),
+            waker: AtomicWaker::new(),
         }
     }
 
@@ -63,13 +64,7 @@ impl LiveConnection {
 
     /// Registers the current task for both signals and takes those that arrived.
     pub fn poll_signals(&self, cx: &Context<'_>) -> Signals {
-        {
-            let mut waker = lock(&self.waker);
-            match &*waker {
-                Some(known) if known.will_wake(cx.waker()) => {}
-                _ => *waker = Some(cx.waker().clone()),
-            }
-        }
+        self.waker.register(cx.waker());
         Signals {
             woken: self.woken.swap(false, Ordering::AcqRel),
             stopped: self.stopped.load(Ordering::Acquire),
@@ -87,9 +82,7 @@ impl LiveConnection {
     }
 
     fn wake_task(&self) {
-        if let Some(waker) = &*lock(&self.waker) {
-            waker.wake_by_ref();
-        }
+        self.waker.wake();
     }
 }
 
