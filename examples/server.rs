@@ -15,7 +15,8 @@ struct OpenServer;
 
 impl RtmpHandler for OpenServer {}
 
-const USAGE: &str = "usage: server [--bind ADDR] [--workers N] [--tls-cert PEM --tls-key PEM [--tls-bind ADDR]]
+const USAGE: &str =
+    "usage: server [--bind ADDR] [--workers N] [--tls-cert PEM --tls-key PEM [--tls-bind ADDR]]
 
   --bind ADDR      listen address (default 0.0.0.0:1935)
   --workers N      single-threaded workers running the connections (default: one per
@@ -51,8 +52,8 @@ fn parse_args() -> Result<ServerConfig, Box<dyn std::error::Error>> {
             }
             "--workers" => {
                 let value = value()?;
-                workers = (value.parse())
-                    .map_err(|e| format!("bad --workers count {value:?}: {e}"))?;
+                workers =
+                    (value.parse()).map_err(|e| format!("bad --workers count {value:?}: {e}"))?;
             }
             "--tls-cert" => cert = Some(value()?),
             "--tls-key" => key = Some(value()?),

@@ -87,13 +87,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ConnectionIo for TokioIo<S> {
         if self.deadline != Some(deadline) {
             self.deadline = Some(deadline);
             self.sleep.as_mut().reset(deadline.into());
-            return self.sleep.as_mut().poll(cx);
         }
-        // Polled once since it was set, the timer wakes this task when it fires;
-        // looking is cheaper than polling again on every wakeup.
-        match self.sleep.is_elapsed() {
-            true => Poll::Ready(()),
-            false => Poll::Pending,
-        }
+        self.sleep.as_mut().poll(cx)
     }
 }

@@ -8,11 +8,15 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::Context;
+use std::task::{Context, Wake};
 
 /// One open connection as the rest of the server reaches it: byte counters its loop
-/// updates without a lock, and the wakeups (the hub has deliveries, the server stops)
-/// that resume its loop.
+/// updates without a lock, and the wakeups that resume its loop (the hub has
+/// deliveries, the server stops, its socket or timer is ready).
+///
+/// A [`Waker`](std::task::Waker) made from it (`Waker::from(live)`) is the one the loop gives its socket
+/// and timer: their wakeups are then told apart from the hub's, so a player woken for
+/// deliveries does not poll a socket that has nothing to read.
 #[derive(Debug)]
 pub struct LiveConnection {
     peer: SocketAddr,
@@ -23,7 +27,9 @@ pub struct LiveConnection {
     /// Set by the hub, cleared by the loop when it pulls.
     woken: AtomicBool,
     stopped: AtomicBool,
-    /// The loop's task, woken by either signal.
+    /// Set when the socket or the timer woke the loop.
+    io: AtomicBool,
+    /// The loop's task, woken by any signal.
     waker: AtomicWaker,
 }
 
@@ -34,6 +40,8 @@ pub struct Signals {
     pub woken: bool,
     /// The server is shutting down.
     pub stopped: bool,
+    /// The socket or the timer is ready (they were polled with `Waker::from(live)`).
+    pub io: bool,
 }
 
 impl LiveConnection {
@@ -44,6 +52,7 @@ impl LiveConnection {
             bytes_out: AtomicU64::new(0),
             woken: AtomicBool::new(false),
             stopped: AtomicBool::new(stopped),
+            io: AtomicBool::new(false),
             waker: AtomicWaker::new(),
         }
     }
@@ -68,6 +77,7 @@ impl LiveConnection {
         Signals {
             woken: self.woken.swap(false, Ordering::AcqRel),
             stopped: self.stopped.load(Ordering::Acquire),
+            io: self.io.swap(false, Ordering::AcqRel),
         }
     }
 
@@ -83,6 +93,17 @@ impl LiveConnection {
 
     fn wake_task(&self) {
         self.waker.wake();
+    }
+}
+
+impl Wake for LiveConnection {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.io.store(true, Ordering::Release);
+        self.wake_task();
     }
 }
 

@@ -15,7 +15,7 @@ use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 /// The hub as executor-based servers share it: players are woken through their
@@ -61,14 +61,18 @@ pub async fn serve<H: RtmpHandler, I: ConnectionIo>(
     handler: &H,
     hub: &SharedHub,
     io: &mut I,
-    live: &LiveConnection,
+    live: &Arc<LiveConnection>,
     read_buffer: usize,
 ) -> Result<(), String> {
     let mut io = Io {
         io,
         buf: vec![0; read_buffer.max(1024)],
         unflushed: false,
+        read_armed: false,
+        timer_armed: None,
     };
+    // What the socket and the timer wake: marks the wakeup as theirs, then wakes the task.
+    let io_waker = Waker::from(live.clone());
     let mut steps = 0;
     loop {
         drive::handle_events(conn, handler, hub, wake).await?;
@@ -80,7 +84,8 @@ pub async fn serve<H: RtmpHandler, I: ConnectionIo>(
             steps = 0;
             YieldNow(false).await;
         }
-        match poll_fn(|cx| io.step(cx, conn, hub, live)).await? {
+        let step = poll_fn(|cx| io.step(cx, &mut Context::from_waker(&io_waker), conn, hub, live));
+        match step.await? {
             Step::Continue => {}
             Step::PeerClosed => return Ok(()),
         }
@@ -101,17 +106,23 @@ struct Io<'a, I> {
     buf: Vec<u8>,
     /// Written since the last flush.
     unflushed: bool,
+    /// The socket had nothing to read, and has not woken the loop since.
+    read_armed: bool,
+    /// The deadline the timer was last polled with, if it has not woken the loop since.
+    timer_armed: Option<Instant>,
 }
 
 impl<I: ConnectionIo> Io<'_, I> {
-    /// Does everything the socket and the hub are ready for. `Ready` when the session
-    /// may have events (it read or timed out) or the connection ends.
+    /// Does everything the socket and the hub are ready for, polling the socket and the
+    /// timer with `io_cx`. `Ready` when the session may have events (it read or timed
+    /// out) or the connection ends.
     fn step(
         &mut self,
         cx: &mut Context<'_>,
+        io_cx: &mut Context<'_>,
         conn: &mut ServerConnection<Arc<LiveConnection>>,
         hub: &SharedHub,
-        live: &LiveConnection,
+        live: &Arc<LiveConnection>,
     ) -> Poll<Result<Step, String>> {
         let signals = live.poll_signals(cx);
         if signals.stopped {
@@ -120,22 +131,32 @@ impl<I: ConnectionIo> Io<'_, I> {
         if signals.woken {
             conn.woken();
         }
+        if signals.io {
+            (self.read_armed, self.timer_armed) = (false, None);
+        }
+        let cx = io_cx;
         drive::pull(conn, hub)?;
         self.write(cx, conn, hub, live)?;
         if conn.finished().is_some() {
             return Poll::Ready(Ok(Step::Continue));
         }
         if let Some(deadline) = conn.session().poll_timeout() {
-            if self.io.poll_timer(cx, deadline).is_ready() {
-                let _ = conn.session_mut().handle_timeout(Instant::now());
-                return Poll::Ready(Ok(Step::Continue));
+            if self.timer_armed != Some(deadline) {
+                if self.io.poll_timer(cx, deadline).is_ready() {
+                    let _ = conn.session_mut().handle_timeout(Instant::now());
+                    return Poll::Ready(Ok(Step::Continue));
+                }
+                self.timer_armed = Some(deadline);
             }
         }
-        if conn.session().is_closing() {
+        if conn.session().is_closing() || self.read_armed {
             return Poll::Pending;
         }
         match self.io.poll_read(cx, &mut self.buf) {
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                self.read_armed = true;
+                Poll::Pending
+            }
             Poll::Ready(Ok(0)) => Poll::Ready(Ok(Step::PeerClosed)),
             Poll::Ready(Ok(n)) => {
                 live.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
