@@ -9,7 +9,9 @@
 //! ```
 //!
 //! The publisher sends the FLV's tags at their own pace (looping), and notes when it
-//! sent each timestamp; players compare arrival times with that for latency.
+//! sent each message; players compare arrival times with that for latency, reported
+//! for video and audio apart. A player plays them in step, so video's latency is the
+//! one a viewer sees (audio may ride with the next video frame: `HubConfig::audio_hold`).
 
 use rtmp_rs::proto::flv::{FlvReader, FlvTag, TAG_AUDIO, TAG_SCRIPT, TAG_VIDEO};
 use rtmp_rs::proto::media::{MediaKind, MediaMessage};
@@ -59,8 +61,8 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-/// When the publisher sent each media timestamp (for latency).
-type SendTimes = Arc<Mutex<HashMap<u32, Instant>>>;
+/// When the publisher sent each message, by kind and timestamp (for latency).
+type SendTimes = Arc<Mutex<HashMap<(MediaKind, u32), Instant>>>;
 
 /// What one player saw.
 #[derive(Default)]
@@ -68,7 +70,8 @@ struct PlayerReport {
     bytes: u64,
     messages: u64,
     join: Option<Duration>,
-    latencies_us: Vec<u64>,
+    /// Arrival minus send time of each message: video, then audio.
+    latencies_us: [Vec<u64>; 2],
 }
 
 /// Runs a session over a socket until it closes or the deadline passes. `step` sees
@@ -168,7 +171,7 @@ async fn publish(
                     continue;
                 }
             };
-            sent.lock().unwrap().insert(ts, Instant::now());
+            sent.lock().unwrap().insert((kind, ts), Instant::now());
             session.send_media(&MediaMessage::new(kind, ts, tag.data.clone()));
             next += 1;
         }
@@ -192,8 +195,9 @@ async fn play(url: RtmpUrl, index: usize, sent: SendTimes, deadline: Instant) ->
             if report.join.is_none() && message.kind == MediaKind::Video {
                 report.join = Some(begun.elapsed());
             }
-            if let Some(at) = sent.lock().unwrap().get(&message.timestamp) {
-                report.latencies_us.push(at.elapsed().as_micros() as u64);
+            if let Some(at) = sent.lock().unwrap().get(&(message.kind, message.timestamp)) {
+                let track = usize::from(message.kind == MediaKind::Audio);
+                report.latencies_us[track].push(at.elapsed().as_micros() as u64);
             }
         }
     })
@@ -267,11 +271,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|d| d.as_millis() as u64)
         .collect();
     joins.sort_unstable();
-    let mut latencies: Vec<u64> = reports
-        .iter()
-        .flat_map(|r| r.latencies_us.iter().copied())
-        .collect();
-    latencies.sort_unstable();
     println!(
         "players: {}  published messages: {published}",
         reports.len()
@@ -287,12 +286,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         percentile(&joins, 0.5),
         percentile(&joins, 0.99)
     );
-    println!(
-        "latency ms: p50 {:.1} p95 {:.1} p99 {:.1}",
-        percentile(&latencies, 0.5) as f64 / 1000.0,
-        percentile(&latencies, 0.95) as f64 / 1000.0,
-        percentile(&latencies, 0.99) as f64 / 1000.0
-    );
+    for (track, name) in ["video", "audio"].iter().enumerate() {
+        let mut latencies: Vec<u64> = (reports.iter())
+            .flat_map(|r| r.latencies_us[track].iter().copied())
+            .collect();
+        latencies.sort_unstable();
+        println!(
+            "{name} latency ms: p50 {:.1} p95 {:.1} p99 {:.1}",
+            percentile(&latencies, 0.5) as f64 / 1000.0,
+            percentile(&latencies, 0.95) as f64 / 1000.0,
+            percentile(&latencies, 0.99) as f64 / 1000.0
+        );
+    }
     if let (Some((cpu0, _)), Some((cpu1, rss))) = (before, after) {
         let cpu = cpu1 - cpu0;
         println!(

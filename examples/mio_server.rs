@@ -82,7 +82,7 @@ fn main() -> std::io::Result<()> {
             Ok(()) => {}
             // A signal (a debugger or profiler attaching) is no reason to stop.
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
         for event in &events {
             if rtmp.handle_event(poll.registry(), event) {

@@ -269,6 +269,64 @@ fn wakers_fire_only_when_a_queue_becomes_non_empty() {
 }
 
 #[test]
+fn audio_waits_for_the_next_video_frame_within_the_hold() {
+    let mut hub = Hub::new(HubConfig::default());
+    let (mut wake, t0) = (Vec::new(), Instant::now());
+    let at = |ms| t0 + Duration::from_millis(ms);
+    let publisher = hub.start_publish(&stream(), t0, &mut wake).unwrap();
+    hub.publish_media(publisher, key(0), t0, &mut wake);
+    let player = hub.subscribe(&stream(), 4).unwrap();
+    drain(&mut hub, player);
+    wake.clear();
+
+    // Audio between video frames is queued without a wakeup...
+    hub.publish_media(publisher, audio(10), at(10), &mut wake);
+    hub.publish_media(publisher, audio(33), at(33), &mut wake);
+    assert!(wake.is_empty(), "audio ahead of its video waits");
+    // ...and goes out with the next video frame, in order.
+    hub.publish_media(publisher, inter(40), at(40), &mut wake);
+    assert_eq!(wake, [4]);
+    assert_eq!(
+        media_timestamps(&drain(&mut hub, player)),
+        [
+            (MediaKind::Audio, 10),
+            (MediaKind::Audio, 33),
+            (MediaKind::Video, 40)
+        ]
+    );
+
+    // Without video for longer than the hold, audio flushes on its own.
+    wake.clear();
+    hub.publish_media(publisher, audio(50), at(50), &mut wake);
+    hub.publish_media(publisher, audio(99), at(99), &mut wake);
+    assert!(wake.is_empty(), "49 ms is within the 50 ms hold");
+    hub.publish_media(publisher, audio(100), at(100), &mut wake);
+    assert_eq!(wake, [4], "the oldest held audio reached the hold");
+    assert_eq!(drain(&mut hub, player).len(), 3);
+}
+
+#[test]
+fn audio_goes_out_at_once_without_video_or_without_a_hold() {
+    for (with_video, hold_ms) in [(false, 50), (true, 0)] {
+        let config = HubConfig {
+            audio_hold: Duration::from_millis(hold_ms),
+            ..HubConfig::default()
+        };
+        let mut hub = Hub::new(config);
+        let (mut wake, now) = (Vec::new(), Instant::now());
+        let publisher = hub.start_publish(&stream(), now, &mut wake).unwrap();
+        if with_video {
+            hub.publish_media(publisher, key(0), now, &mut wake);
+        }
+        let player = hub.subscribe(&stream(), 5).unwrap();
+        drain(&mut hub, player);
+        wake.clear();
+        hub.publish_media(publisher, audio(10), now, &mut wake);
+        assert_eq!(wake, [5], "video {with_video}, hold {hold_ms} ms");
+    }
+}
+
+#[test]
 fn a_stalled_player_drops_video_to_the_next_keyframe_but_keeps_audio() {
     let config = HubConfig {
         video_drop_bytes: 10_000,
