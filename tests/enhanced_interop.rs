@@ -30,6 +30,13 @@ fn hevc_opus() {
 }
 
 #[test]
+fn hevc_opus_through_a_server_on_two_workers() {
+    let Some(ff) = require_ffmpeg() else { return };
+    let server = TestServer::start(ServerConfig::default().workers(2), Open);
+    relay_through(&server, &ff, &hevc_opus_flv(), "hevc_opus_workers", &[]);
+}
+
+#[test]
 fn hevc_opus_with_negotiated_enhanced_codecs() {
     let Some(ff) = require_ffmpeg() else { return };
     relay(

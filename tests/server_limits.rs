@@ -1,6 +1,8 @@
 //! Server-level bounds over real sockets: the connection limit and shutdown.
 
 use rtmp_rs::{RtmpHandler, RtmpServer, ServerConfig};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -86,4 +88,61 @@ async fn connections_over_the_limit_are_closed_and_others_keep_working() {
         TcpStream::connect(addr).await.is_err(),
         "no longer accepting"
     );
+}
+
+/// Notes the thread each connection is served on.
+#[derive(Clone, Default)]
+struct Threads(Arc<Mutex<Vec<String>>>);
+
+impl RtmpHandler for Threads {
+    async fn on_connection(&self, _: SocketAddr) -> bool {
+        let name = std::thread::current().name().unwrap_or("?").to_owned();
+        self.0.lock().unwrap().push(name);
+        true
+    }
+}
+
+#[tokio::test]
+async fn workers_take_connections_in_turn_and_stop_with_the_server() {
+    let config = ServerConfig::default()
+        .bind("127.0.0.1:0".parse().unwrap())
+        .workers(2);
+    let threads = Threads::default();
+    let server = RtmpServer::listen(config, threads.clone()).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    let handle = server.handle();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server.run_until(async {
+        let _ = stop_rx.await;
+    }));
+
+    let mut sockets = Vec::new();
+    for _ in 0..4 {
+        let mut socket = TcpStream::connect(addr).await.unwrap();
+        handshake(&mut socket).await.unwrap();
+        sockets.push(socket);
+    }
+    assert_eq!(handle.connections(), 4);
+    assert_eq!(
+        *threads.0.lock().unwrap(),
+        [
+            "rtmp-worker-0",
+            "rtmp-worker-1",
+            "rtmp-worker-0",
+            "rtmp-worker-1"
+        ],
+        "accepted sockets are dealt to the workers in turn"
+    );
+
+    stop_tx.send(()).unwrap();
+    for socket in &mut sockets {
+        assert!(closed(socket).await, "shutdown closes sessions on workers");
+    }
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("run_until returns once the workers are done")
+        .unwrap()
+        .unwrap();
+    assert_eq!(handle.connections(), 0);
+    assert!(handle.sessions().is_empty());
 }

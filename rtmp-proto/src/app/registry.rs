@@ -34,7 +34,7 @@ pub struct LiveConnection {
 }
 
 /// What resumed a connection's loop, as [`LiveConnection::poll_signals`] reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Signals {
     /// The hub queued something for one of the connection's players.
     pub woken: bool,
@@ -57,9 +57,10 @@ impl LiveConnection {
         }
     }
 
-    /// The hub's wakeup: wakes the loop unless a wakeup is pending already, so a
-    /// publisher's burst costs a player's task one wake, not one per message.
-    pub fn wake(&self) {
+    /// The hub's wakeup (deliveries are queued): wakes the loop unless a wakeup is
+    /// pending already, so a publisher's burst costs a player's task one wake, not one
+    /// per message. (Not [`Wake::wake`], which marks the socket or timer ready.)
+    pub fn notify_deliveries(&self) {
         if !self.woken.swap(true, Ordering::AcqRel) {
             self.wake_task();
         }
@@ -169,5 +170,52 @@ impl SessionRegistry {
             .collect();
         stats.sort_by_key(|s| s.session_id);
         stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::task::Waker;
+
+    /// Counts the wakeups of a task.
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn hub_wakeups_coalesce_until_the_loop_looks_and_sources_are_told_apart() {
+        let registry = SessionRegistry::default();
+        let live = registry.register(1, "127.0.0.1:1".parse().unwrap());
+        let count = Arc::new(Count::default());
+        let task = Waker::from(count.clone());
+        let cx = Context::from_waker(&task);
+        assert_eq!(live.poll_signals(&cx), Signals::default());
+
+        live.notify_deliveries();
+        live.notify_deliveries();
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            1,
+            "one task wakeup per burst"
+        );
+        let seen = live.poll_signals(&cx);
+        assert!(seen.woken && !seen.io && !seen.stopped);
+
+        Waker::from(live.clone()).wake_by_ref();
+        let seen = live.poll_signals(&cx);
+        assert!(seen.io && !seen.woken, "the socket's wakeup is its own");
+
+        registry.stop_all();
+        assert!(live.poll_signals(&cx).stopped);
+        assert_eq!(count.0.load(Ordering::SeqCst), 3);
+        let late = registry.register(2, "127.0.0.1:2".parse().unwrap());
+        assert!(late.poll_signals(&cx).stopped, "registered after stop_all");
     }
 }

@@ -49,7 +49,7 @@ pub trait ConnectionIo {
 
 /// Wakes a connection the hub named.
 pub fn wake(live: Arc<LiveConnection>) {
-    live.wake();
+    live.notify_deliveries();
 }
 
 /// Serves one connection until it ends: `Ok` when the peer closed it, `Err` with the
