@@ -11,7 +11,7 @@
 //! The publisher sends the FLV's tags at their own pace (looping), and notes when it
 //! sent each message; players compare arrival times with that for latency, reported
 //! for video and audio apart. A player plays them in step, so video's latency is the
-//! one a viewer sees (audio may ride with the next video frame: `HubConfig::audio_hold`).
+//! one a viewer sees (audio may ride with the next video frame: `rtmp_rs::proto::hub::HubConfig::audio_hold`).
 
 use rtmp_rs::proto::flv::{FlvReader, FlvTag, TAG_AUDIO, TAG_SCRIPT, TAG_VIDEO};
 use rtmp_rs::proto::media::{MediaKind, MediaMessage};
@@ -70,6 +70,8 @@ struct PlayerReport {
     bytes: u64,
     messages: u64,
     join: Option<Duration>,
+    /// Messages sent before this player's play started (the GOP cache's catch-up).
+    cached: u64,
     /// Arrival minus send time of each message: video, then audio.
     latencies_us: [Vec<u64>; 2],
 }
@@ -188,18 +190,29 @@ async fn play(url: RtmpUrl, index: usize, sent: SendTimes, deadline: Instant) ->
     let mut report = PlayerReport::default();
     let begun = Instant::now();
     let addr = url.authority();
-    let result = drive(session, &addr, deadline, |_, event| {
-        if let Some(ClientEvent::Media { message }) = event {
+    // Messages sent before the play started come from the server's GOP cache: they
+    // are counted, but their age is no delivery latency.
+    let mut playing_since = None;
+    let result = drive(session, &addr, deadline, |_, event| match event {
+        Some(ClientEvent::Status { code, .. }) if code == "NetStream.Play.Start" => {
+            playing_since.get_or_insert_with(Instant::now);
+        }
+        Some(ClientEvent::Media { message }) => {
             report.bytes += message.payload.len() as u64;
             report.messages += 1;
             if report.join.is_none() && message.kind == MediaKind::Video {
                 report.join = Some(begun.elapsed());
             }
-            if let Some(at) = sent.lock().unwrap().get(&(message.kind, message.timestamp)) {
-                let track = usize::from(message.kind == MediaKind::Audio);
-                report.latencies_us[track].push(at.elapsed().as_micros() as u64);
+            let key = (message.kind, message.timestamp);
+            match (sent.lock().unwrap().get(&key), playing_since) {
+                (Some(at), Some(since)) if *at >= since => {
+                    let track = usize::from(message.kind == MediaKind::Audio);
+                    report.latencies_us[track].push(at.elapsed().as_micros() as u64);
+                }
+                _ => report.cached += 1,
             }
         }
+        _ => {}
     })
     .await;
     if let Err(e) = result {
@@ -281,6 +294,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         reports.iter().map(|r| r.messages).sum::<u64>()
     );
     println!("players short of messages (>5 missing): {short}");
+    println!(
+        "caught up from the cache: {} messages (no latency measured)",
+        reports.iter().map(|r| r.cached).sum::<u64>()
+    );
     println!(
         "join ms: p50 {} p99 {}",
         percentile(&joins, 0.5),

@@ -16,11 +16,13 @@ struct OpenServer;
 impl RtmpHandler for OpenServer {}
 
 const USAGE: &str =
-    "usage: server [--bind ADDR] [--workers N] [--tls-cert PEM --tls-key PEM [--tls-bind ADDR]]
+    "usage: server [--bind ADDR] [--workers N] [--audio-hold MS] [--tls-cert PEM --tls-key PEM [--tls-bind ADDR]]
 
   --bind ADDR      listen address (default 0.0.0.0:1935)
   --workers N      single-threaded workers running the connections (default: one per
                    core); 0 runs them on a multi-threaded Tokio runtime instead
+  --audio-hold MS  how long audio may wait to go out with the next video frame
+                   (default 50; 0 sends every message at once)
   --tls-cert PEM   certificate chain for RTMPS (needs --tls-key)
   --tls-key PEM    private key for RTMPS
   --tls-bind ADDR  serve RTMPS here, plain RTMP on --bind (e.g. 0.0.0.0:443);
@@ -29,6 +31,7 @@ const USAGE: &str =
 fn parse_args() -> Result<ServerConfig, Box<dyn std::error::Error>> {
     let mut bind: SocketAddr = "0.0.0.0:1935".parse().expect("valid literal");
     let mut workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut hub = rtmp_rs::proto::hub::HubConfig::default();
     let (mut tls_bind, mut cert, mut key) = (None::<SocketAddr>, None::<String>, None::<String>);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -55,6 +58,12 @@ fn parse_args() -> Result<ServerConfig, Box<dyn std::error::Error>> {
                 workers =
                     (value.parse()).map_err(|e| format!("bad --workers count {value:?}: {e}"))?;
             }
+            "--audio-hold" => {
+                let value = value()?;
+                let ms = (value.parse())
+                    .map_err(|e| format!("bad --audio-hold milliseconds {value:?}: {e}"))?;
+                hub.audio_hold = Duration::from_millis(ms);
+            }
             "--tls-cert" => cert = Some(value()?),
             "--tls-key" => key = Some(value()?),
             "-h" | "--help" => {
@@ -64,7 +73,10 @@ fn parse_args() -> Result<ServerConfig, Box<dyn std::error::Error>> {
             other => return Err(format!("unknown argument {other:?} (try --help)").into()),
         }
     }
-    let config = ServerConfig::default().bind(bind).workers(workers);
+    let config = ServerConfig::default()
+        .bind(bind)
+        .workers(workers)
+        .hub_config(hub);
     match (cert, key, tls_bind) {
         (None, None, None) => Ok(config),
         (Some(cert), Some(key), tls_bind) => with_tls(config, &cert, &key, tls_bind),

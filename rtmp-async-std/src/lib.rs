@@ -1,8 +1,8 @@
 //! # rtmp-async-std: RTMP on `futures-io`, for async-std, smol and friends
 //!
 //! [`RtmpServer`] serves RTMP on any stream implementing the `futures-io`
-//! `AsyncRead + AsyncWrite` traits, with `async-io` timers and `event-listener`
-//! wakeups, so it runs on async-std, on smol, or on any executor driving those: spawn
+//! `AsyncRead + AsyncWrite` traits, with `async-io` timers, so it runs on async-std,
+//! on smol, or on any executor driving those: spawn
 //! [`RtmpServer::serve_connection`] per accepted socket. [`RtmpClient`] plays or
 //! publishes over such a stream the same way. The [`RtmpHandler`] is the same trait
 //! the Tokio server takes.
@@ -11,11 +11,11 @@
 //! ([`RtmpServer::run`], [`RtmpClient::play`], [`RtmpClient::publish`], behind the default `async-std`
 //! feature); nothing else here depends on it.
 //!
-//! The connection loop is the one every adapter runs (read → `ServerSession` →
-//! handler and hub → vectored write); the hub, GOP cache, drop policy, bounds and all
-//! protocol decisions are `rtmp-proto`'s (`rtmp_proto::app`).
+//! The connection loop is `rtmp_proto::app::serve`, the one the Tokio server runs too:
+//! this crate gives it a futures-io stream and an async-io timer. The hub, GOP cache,
+//! drop policy, bounds and all protocol decisions are `rtmp-proto`'s.
 //!
-//! Size: 426 lines of code (519 with comments and blank lines), no tests inside;
+//! Size: 356 lines of code (452 with comments and blank lines), no tests inside;
 //! counted like `rtmp-mio`'s.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
