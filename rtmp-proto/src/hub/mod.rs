@@ -301,8 +301,9 @@ impl<W: Clone> Player<W> {
         }
     }
 
-    /// Whether an audio message queued at `now` may wait for the next video frame:
-    /// the connection is not woken yet and the oldest held audio is younger than `hold`.
+    /// Whether an audio message queued at `now` may wait for the next video frame (for
+    /// a player that takes video): the connection is not woken yet and the oldest held
+    /// audio is younger than `hold`.
     fn hold_audio(&mut self, now: Instant, hold: Duration) -> bool {
         if self.signalled {
             return false;
@@ -551,7 +552,10 @@ impl<W: Clone> Hub<W> {
                 continue;
             }
             if admit(player, &message, has_video, &config) {
-                if hold && player.hold_audio(now, config.audio_hold) {
+                if hold
+                    && player.wants(MediaKind::Video)
+                    && player.hold_audio(now, config.audio_hold)
+                {
                     push(player, Delivery::Media(message.clone()));
                 } else {
                     enqueue(player, Delivery::Media(message.clone()), wake);

@@ -306,7 +306,7 @@ fn audio_waits_for_the_next_video_frame_within_the_hold() {
 }
 
 #[test]
-fn audio_goes_out_at_once_without_video_or_without_a_hold() {
+fn audio_goes_out_at_once_without_video_a_hold_or_a_video_player() {
     for (with_video, hold_ms) in [(false, 50), (true, 0)] {
         let config = HubConfig {
             audio_hold: Duration::from_millis(hold_ms),
@@ -324,6 +324,18 @@ fn audio_goes_out_at_once_without_video_or_without_a_hold() {
         hub.publish_media(publisher, audio(10), now, &mut wake);
         assert_eq!(wake, [5], "video {with_video}, hold {hold_ms} ms");
     }
+
+    // A player that turned video off (receiveVideo false) has no video to wait for.
+    let mut hub = Hub::new(HubConfig::default());
+    let (mut wake, now) = (Vec::new(), Instant::now());
+    let publisher = hub.start_publish(&stream(), now, &mut wake).unwrap();
+    hub.publish_media(publisher, key(0), now, &mut wake);
+    let player = hub.subscribe(&stream(), 6).unwrap();
+    hub.set_receive(player, None, Some(false));
+    drain(&mut hub, player);
+    wake.clear();
+    hub.publish_media(publisher, audio(10), now, &mut wake);
+    assert_eq!(wake, [6], "audio-only player");
 }
 
 #[test]
