@@ -15,7 +15,8 @@ pub struct ServerConfig {
     pub bind: SocketAddr,
     /// Most connections served at once; further ones are closed on accept. Default 1000.
     pub max_connections: usize,
-    /// Bytes read from a socket at a time. Default 64 KiB.
+    /// Most bytes read from a socket at a time (a connection's buffer starts at 4 KiB
+    /// and grows to this while reads fill it). Default 64 KiB.
     pub read_buffer: usize,
     /// Dedicated worker threads to run connections on, each with its own single-threaded
     /// runtime; 0 (the default) runs them as tasks on the runtime running the server.

@@ -22,6 +22,10 @@ use std::time::Instant;
 /// [`LiveConnection`].
 pub type SharedHub = Mutex<Hub<Arc<LiveConnection>>>;
 
+/// Bytes a connection's read buffer starts with (it grows to the configured size
+/// while reads fill it).
+const FIRST_READ_BUFFER: usize = 4096;
+
 /// Steps the loop takes in a row before it lets other tasks run: a publisher with a
 /// full socket cannot hold its thread.
 const STEPS_PER_TURN: u32 = 32;
@@ -64,9 +68,11 @@ pub async fn serve<H: RtmpHandler, I: ConnectionIo>(
     live: &Arc<LiveConnection>,
     read_buffer: usize,
 ) -> Result<(), String> {
+    let max_read = read_buffer.max(1024);
     let mut io = Io {
         io,
-        buf: vec![0; read_buffer.max(1024)],
+        buf: vec![0; FIRST_READ_BUFFER.min(max_read)],
+        max_read,
         unflushed: false,
         read_armed: false,
         timer_armed: None,
@@ -103,7 +109,10 @@ enum Step {
 /// The I/O state of one connection's loop.
 struct Io<'a, I> {
     io: &'a mut I,
+    /// Read into; starts small and doubles, up to `max_read`, each time a read fills
+    /// it, so a player (which reads little) keeps a small one and a publisher grows one.
     buf: Vec<u8>,
+    max_read: usize,
     /// Written since the last flush.
     unflushed: bool,
     /// The socket had nothing to read, and has not woken the loop since.
@@ -161,6 +170,9 @@ impl<I: ConnectionIo> Io<'_, I> {
             Poll::Ready(Ok(n)) => {
                 live.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
                 conn.receive(Instant::now(), &self.buf[..n]);
+                if n == self.buf.len() && n < self.max_read {
+                    self.buf.resize((2 * n).min(self.max_read), 0);
+                }
                 Poll::Ready(Ok(Step::Continue))
             }
             Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::ConnectionReset => {
@@ -218,5 +230,141 @@ impl Future for YieldNow {
         self.0 = true;
         cx.waker().wake_by_ref();
         Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::{SessionRegistry, StreamContext};
+    use crate::hub::HubConfig;
+    use crate::media::{MediaKind, MediaMessage};
+    use crate::{ClientEvent, ClientIntent, ClientParams, ClientSession, SessionConfig};
+    use std::sync::atomic::AtomicUsize;
+    use std::task::Wake;
+
+    /// Counts the media messages that reach the handler.
+    #[derive(Default)]
+    struct Counting(AtomicUsize);
+
+    impl RtmpHandler for Counting {
+        async fn on_media_tag(&self, _: &StreamContext, _: &MediaMessage) -> bool {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            true
+        }
+    }
+
+    /// The server's socket, with our client session at the other end: what the server
+    /// writes is fed to the client at once, and reads take the client's output. Once
+    /// publishing, the client sends `frames` video frames of 20 KB, then hangs up.
+    struct Duplex {
+        client: ClientSession,
+        frames: usize,
+        /// The buffer size of each read the loop made.
+        offered: Vec<usize>,
+    }
+
+    impl ConnectionIo for Duplex {
+        fn poll_read(&mut self, _: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+            self.offered.push(buf.len());
+            while let Some(event) = self.client.poll_event() {
+                if let ClientEvent::Status { code, .. } = event {
+                    if code == "NetStream.Publish.Start" {
+                        for ts in 0..self.frames as u32 {
+                            let mut payload = vec![0x17, 1, 0, 0, 0];
+                            payload.resize(20_000, 7);
+                            let frame =
+                                MediaMessage::new(MediaKind::Video, ts * 33, payload.into());
+                            self.client.send_media(&frame);
+                        }
+                    }
+                }
+            }
+            let mut n = 0;
+            for segment in self.client.output().segments() {
+                let take = segment.len().min(buf.len() - n);
+                buf[n..n + take].copy_from_slice(&segment[..take]);
+                n += take;
+            }
+            self.client.advance_output(n);
+            Poll::Ready(Ok(n))
+        }
+
+        fn poll_write_vectored(
+            &mut self,
+            _: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            let bytes: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
+            let fed = self.client.handle_input(Instant::now(), &bytes);
+            Poll::Ready(fed.map(|()| bytes.len()).map_err(io::Error::other))
+        }
+
+        fn poll_flush(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_timer(&mut self, _: &mut Context<'_>, _: Instant) -> Poll<()> {
+            Poll::Pending
+        }
+    }
+
+    struct NoWake;
+    impl Wake for NoWake {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    /// Polls `future` to completion; the duplex never leaves it waiting for I/O.
+    fn run<F: Future>(future: F) -> F::Output {
+        let waker = Waker::from(Arc::new(NoWake));
+        let mut cx = Context::from_waker(&waker);
+        let mut future = std::pin::pin!(future);
+        for _ in 0..100_000 {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+        }
+        panic!("the loop did not finish");
+    }
+
+    #[test]
+    fn a_publisher_is_served_to_the_end_and_its_read_buffer_grows_as_reads_fill_it() {
+        let (now, peer) = (Instant::now(), "127.0.0.1:9".parse().unwrap());
+        let intent = ClientIntent::Publish {
+            stream: "key".into(),
+            publish_type: "live".into(),
+        };
+        let params = ClientParams::new("rtmp://localhost/live", "live");
+        let client = ClientSession::new(SessionConfig::default(), params, intent, now, 1);
+        let mut io = Duplex {
+            client,
+            frames: 3,
+            offered: Vec::new(),
+        };
+        let live = SessionRegistry::default().register(1, peer);
+        let mut conn =
+            ServerConnection::new(SessionConfig::default(), now, 2, 1, peer, live.clone());
+        let hub = Mutex::new(Hub::new(HubConfig::default()));
+        let handler = Counting::default();
+
+        let outcome = run(serve(&mut conn, &handler, &hub, &mut io, &live, 32 * 1024));
+        assert_eq!(outcome, Ok(()), "the client hung up after its frames");
+        assert_eq!(
+            handler.0.load(Ordering::SeqCst),
+            3,
+            "every frame reached the handler"
+        );
+        assert_eq!(io.offered[0], FIRST_READ_BUFFER, "reads start small");
+        assert!(
+            io.offered.contains(&(2 * FIRST_READ_BUFFER)),
+            "and grow: {:?}",
+            io.offered
+        );
+        assert_eq!(
+            io.offered.iter().max(),
+            Some(&(32 * 1024)),
+            "up to the configured size"
+        );
+        assert!(live.bytes_in.load(Ordering::Relaxed) > 60_000);
     }
 }
