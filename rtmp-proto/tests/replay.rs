@@ -506,32 +506,22 @@ fn record_publish_and_play(config: &CaptureConfig) -> (PathBuf, PathBuf) {
             media(MediaKind::Audio, 0, vec![0xAF, 0, 0x12, 0x10]),
         ],
     );
+    // `count` video frames (a keyframe every sixth) with audio, 40 ms of timestamps
+    // apart, sent `pace` apart.
     let mut ts = 0;
-    for n in 0..12 {
-        send(
-            &mut world,
-            &[
-                frame(ts, n % 6 == 0),
-                media(MediaKind::Audio, ts, vec![0xAF, 1, ts as u8, 9]),
-            ],
-        );
-        world.advance(Duration::from_millis(40));
-        ts += 40;
-    }
+    let mut send_frames = |world: &mut World, count: u32, pace: Duration| {
+        for n in 0..count {
+            let audio = media(MediaKind::Audio, ts, vec![0xAF, 1, ts as u8, 9]);
+            send(world, &[frame(ts, n % 6 == 0), audio]);
+            world.advance(pace);
+            ts += 40;
+        }
+    };
+    send_frames(&mut world, 12, Duration::from_millis(40));
     let player = world.play("stage");
     let play_file = world.record(player, config);
     world.run();
-    for n in 0..10 {
-        send(
-            &mut world,
-            &[
-                frame(ts, n % 6 == 0),
-                media(MediaKind::Audio, ts, vec![0xAF, 1, ts as u8, 9]),
-            ],
-        );
-        world.advance(Duration::from_millis(35));
-        ts += 40;
-    }
+    send_frames(&mut world, 10, Duration::from_millis(35));
     // Quiet long enough for the server to ping both peers.
     world.advance(Duration::from_secs(21));
     send(&mut world, &[frame(ts, true)]);

@@ -244,6 +244,26 @@ pub fn amf3(data: &[u8]) {
 
 const HANDSHAKE_LEN: usize = 1 + 2 * HANDSHAKE_BLOCK;
 
+/// Feeds `input` in pieces to `handle`, which takes what it can of a piece and says
+/// whether the handshake is done (`None`: it failed). Returns the bytes consumed, or
+/// `None` once the handshake failed. Input may be left over only once it is done.
+fn feed_handshake(
+    mut rest: &[u8],
+    dice: &mut Dice,
+    split: u8,
+    mut handle: impl FnMut(&mut &[u8]) -> Option<bool>,
+) -> Option<usize> {
+    let mut consumed = 0;
+    while !rest.is_empty() {
+        let piece = next_piece(&mut rest, dice, split);
+        let mut left = piece;
+        let done = handle(&mut left)?;
+        consumed += piece.len() - left.len();
+        assert!(left.is_empty() || done, "input left over mid-handshake");
+    }
+    Some(consumed)
+}
+
 /// Header: split mode, client form (bit 0: digest). The rest goes to a server
 /// handshake and, separately, to a started client handshake.
 pub fn handshake(data: &[u8]) {
@@ -252,24 +272,11 @@ pub fn handshake(data: &[u8]) {
 
     let mut server = ServerHandshake::new(HANDSHAKE_SEED, 0);
     let mut out: Vec<Bytes> = Vec::new();
-    let mut consumed = 0;
-    let mut rest = input;
-    let mut failed = false;
-    while !rest.is_empty() {
-        let piece = next_piece(&mut rest, &mut dice, split);
-        let mut left = piece;
-        if server.handle_input(&mut left, &mut out).is_err() {
-            failed = true;
-            break;
-        }
-        consumed += piece.len() - left.len();
-        assert!(
-            left.is_empty() || server.is_done(),
-            "input left over mid-handshake"
-        );
-    }
+    let fed = feed_handshake(input, &mut dice, split, |left| {
+        (server.handle_input(left, &mut out).ok()).map(|()| server.is_done())
+    });
     let sent: usize = out.iter().map(Bytes::len).sum();
-    if !failed {
+    if let Some(consumed) = fed {
         assert_eq!(server.is_done(), consumed == HANDSHAKE_LEN);
         assert_eq!(server.form().is_some(), consumed > HANDSHAKE_BLOCK);
         assert_eq!(
@@ -291,24 +298,11 @@ pub fn handshake(data: &[u8]) {
     let mut out: Vec<Bytes> = Vec::new();
     client.start(&mut out);
     client.start(&mut out); // a second start does nothing
-    let mut consumed = 0;
-    let mut rest = input;
-    let mut failed = false;
-    while !rest.is_empty() {
-        let piece = next_piece(&mut rest, &mut dice, split);
-        let mut left = piece;
-        if client.handle_input(&mut left, &mut out).is_err() {
-            failed = true;
-            break;
-        }
-        consumed += piece.len() - left.len();
-        assert!(
-            left.is_empty() || client.is_done(),
-            "input left over mid-handshake"
-        );
-    }
+    let fed = feed_handshake(input, &mut dice, split, |left| {
+        (client.handle_input(left, &mut out).ok()).map(|()| client.is_done())
+    });
     let sent: usize = out.iter().map(Bytes::len).sum();
-    if !failed {
+    if let Some(consumed) = fed {
         assert_eq!(client.is_done(), consumed == HANDSHAKE_LEN);
         let c2_sent = consumed > HANDSHAKE_BLOCK;
         assert_eq!(sent, 1 + HANDSHAKE_BLOCK * (1 + usize::from(c2_sent)));
