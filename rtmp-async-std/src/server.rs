@@ -14,7 +14,7 @@ use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -56,8 +56,7 @@ struct Shared<H> {
     sessions: SessionRegistry,
     next_id: AtomicU64,
     seed: u64,
-    /// Set by `shutdown`, with `stop` notified: ends `run`'s accept loop.
-    stopped: AtomicBool,
+    /// Notified by `shutdown` (after `sessions.stop_all`): ends `run`'s accept loop.
     stop: Event,
 }
 
@@ -86,7 +85,6 @@ impl<H: RtmpHandler> RtmpServer<H> {
                 sessions: SessionRegistry::default(),
                 next_id: AtomicU64::new(1),
                 seed: random_seed(),
-                stopped: AtomicBool::new(false),
                 stop: Event::new(),
             }),
         }
@@ -104,7 +102,6 @@ impl<H: RtmpHandler> RtmpServer<H> {
 
     /// Closes every connection and makes [`RtmpServer::run`] return.
     pub fn shutdown(&self) {
-        self.shared.stopped.store(true, Ordering::SeqCst);
         self.shared.sessions.stop_all();
         self.shared.stop.notify(usize::MAX);
     }
@@ -161,7 +158,6 @@ impl<H: RtmpHandler> RtmpServer<H> {
         let mut io = FuturesIo {
             stream,
             timer: async_io::Timer::never(),
-            deadline: None,
         };
         let (handler, hub) = (&shared.handler, &shared.hub);
         let read_buffer = shared.config.read_buffer;
@@ -185,7 +181,7 @@ impl<H: RtmpHandler> RtmpServer<H> {
         tracing::info!(addr = %listener.local_addr()?, "RTMP server listening");
         let mut stop = self.shared.stop.listen();
         loop {
-            if self.shared.stopped.load(Ordering::SeqCst) {
+            if self.shared.sessions.is_stopping() {
                 return Ok(());
             }
             let accepted = async { Some(listener.accept().await) }
@@ -217,8 +213,6 @@ impl<H: RtmpHandler> RtmpServer<H> {
 struct FuturesIo<S> {
     stream: S,
     timer: async_io::Timer,
-    /// What `timer` is set to, once set.
-    deadline: Option<Instant>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> ConnectionIo for FuturesIo<S> {
@@ -238,11 +232,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ConnectionIo for FuturesIo<S> {
         Pin::new(&mut self.stream).poll_flush(cx)
     }
 
-    fn poll_timer(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()> {
-        if self.deadline != Some(deadline) {
-            self.deadline = Some(deadline);
-            self.timer.set_at(deadline);
-        }
+    fn set_timer(&mut self, deadline: Instant) {
+        self.timer.set_at(deadline);
+    }
+
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         Pin::new(&mut self.timer).poll(cx).map(drop)
     }
 }

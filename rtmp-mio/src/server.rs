@@ -6,7 +6,9 @@ use crate::Handler;
 use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
-use rtmp_proto::app::{random_seed, ServerConnection, SessionStats, MAX_IOVECS};
+use rtmp_proto::app::{
+    is_per_connection_error, random_seed, ServerConnection, SessionStats, MAX_IOVECS,
+};
 use rtmp_proto::capture::CaptureConfig;
 use rtmp_proto::hub::{Hub, HubConfig, StreamInfo};
 use rtmp_proto::SessionConfig;
@@ -238,7 +240,7 @@ impl<H: Handler> RtmpServer<H> {
             let (mut stream, addr) = match self.listener.accept() {
                 Ok(accepted) => accepted,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if is_per_connection(&e) => continue,
+                Err(e) if is_per_connection_error(&e) => continue,
                 Err(e) => {
                     // Out of descriptors and the like: try again shortly, don't spin.
                     tracing::warn!(error = %e, "accept failed");
@@ -418,16 +420,6 @@ impl<H: Handler> RtmpServer<H> {
         tracing::info!(id = ctx.session_id, peer = %ctx.peer_addr, %reason, "closed");
         self.free.push(slot);
     }
-}
-
-/// Accept errors that concern only the connection being accepted.
-fn is_per_connection(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::Interrupted
-    )
 }
 
 /// The token of the runner's stop waker; the server takes the ones after it.

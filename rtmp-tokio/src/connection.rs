@@ -40,7 +40,6 @@ pub(crate) async fn run<H, S>(
         let mut io = TokioIo {
             stream,
             sleep: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())),
-            deadline: None,
         };
         let (handler, hub) = (&shared.handler, &*shared.hub);
         let read_buffer = shared.config.read_buffer;
@@ -60,8 +59,6 @@ pub(crate) async fn run<H, S>(
 struct TokioIo<S> {
     stream: S,
     sleep: Pin<Box<Sleep>>,
-    /// What `sleep` is set to, once set.
-    deadline: Option<Instant>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> ConnectionIo for TokioIo<S> {
@@ -83,11 +80,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ConnectionIo for TokioIo<S> {
         Pin::new(&mut self.stream).poll_flush(cx)
     }
 
-    fn poll_timer(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()> {
-        if self.deadline != Some(deadline) {
-            self.deadline = Some(deadline);
-            self.sleep.as_mut().reset(deadline.into());
-        }
+    fn set_timer(&mut self, deadline: Instant) {
+        self.sleep.as_mut().reset(deadline.into());
+    }
+
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         self.sleep.as_mut().poll(cx)
     }
 }

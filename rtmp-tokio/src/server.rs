@@ -5,7 +5,8 @@ use crate::connection::run;
 use crate::spawner::Spawner;
 use crate::{RtmpHandler, ServerConfig};
 use rtmp_proto::app::serve::SharedHub;
-use rtmp_proto::app::{drive, random_seed, LiveConnection, SessionRegistry, SessionStats};
+use rtmp_proto::app::{drive, is_per_connection_error, random_seed, LiveConnection};
+use rtmp_proto::app::{SessionRegistry, SessionStats};
 use rtmp_proto::hub::{Hub, StreamInfo};
 use std::future::Future;
 use std::io;
@@ -191,7 +192,7 @@ impl<H: RtmpHandler> RtmpServer<H> {
         let limit = Arc::new(Semaphore::new(shared.config.max_connections));
         let mut spawner = Spawner::new(shared.config.workers)?;
         // However this future ends, even dropped, every connection is told to stop.
-        let _stop = StopAll(&shared.sessions);
+        let stop = StopAll(&shared.sessions);
         tokio::pin!(shutdown);
         let result = loop {
             tokio::select! {
@@ -224,7 +225,7 @@ impl<H: RtmpHandler> RtmpServer<H> {
             }
         };
         drop(listeners);
-        shared.sessions.stop_all();
+        drop(stop);
         spawner.finish().await;
         result
     }
@@ -282,7 +283,7 @@ async fn admit(
 ) -> Option<(TcpStream, SocketAddr, OwnedSemaphorePermit)> {
     let (stream, peer) = match accepted {
         Ok(pair) => pair,
-        Err(e) if is_per_connection(&e) => return None,
+        Err(e) if is_per_connection_error(&e) => return None,
         Err(e) => {
             // Out of file descriptors and the like: back off, don't spin.
             tracing::warn!(error = %e, "accept failed");
@@ -343,14 +344,4 @@ async fn serve_tls<H: RtmpHandler>(
     };
     let local = stream.get_ref().0.local_addr().unwrap_or(peer);
     run(shared, stream, (local, peer), (id, live)).await;
-}
-
-/// Accept errors that concern only the connection being accepted.
-fn is_per_connection(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::Interrupted
-    )
 }

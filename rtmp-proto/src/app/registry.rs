@@ -139,8 +139,7 @@ impl SessionRegistry {
         id: u64,
         peer: SocketAddr,
     ) -> Arc<LiveConnection> {
-        let stopped = self.stopping.load(Ordering::Acquire);
-        let live = Arc::new(LiveConnection::new(peer, stopped));
+        let live = Arc::new(LiveConnection::new(peer, self.is_stopping()));
         sessions.insert(id, live.clone());
         live
     }
@@ -155,6 +154,11 @@ impl SessionRegistry {
         let sessions = lock(&self.sessions);
         self.stopping.store(true, Ordering::Release);
         sessions.values().for_each(|live| live.stop());
+    }
+
+    /// Whether [`SessionRegistry::stop_all`] was called.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
     }
 
     /// Every open connection with its byte counts, oldest first.

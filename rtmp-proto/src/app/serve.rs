@@ -46,9 +46,11 @@ pub trait ConnectionIo {
     /// Pushes out whatever the stream buffers (TLS records); plain TCP is always done.
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 
-    /// Ready once `deadline` has passed. Called with the session's next deadline on
-    /// every poll; a new deadline replaces the previous one.
-    fn poll_timer(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()>;
+    /// Moves the timer to `deadline` (called only when the session's deadline changes).
+    fn set_timer(&mut self, deadline: Instant);
+
+    /// Ready once the deadline last set has passed.
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()>;
 }
 
 /// Wakes a connection the hub named.
@@ -75,7 +77,8 @@ pub async fn serve<H: RtmpHandler, I: ConnectionIo>(
         max_read,
         unflushed: false,
         read_armed: false,
-        timer_armed: None,
+        timer_at: None,
+        timer_armed: false,
     };
     // What the socket and the timer wake: marks the wakeup as theirs, then wakes the task.
     let io_waker = Waker::from(live.clone());
@@ -117,23 +120,25 @@ struct Io<'a, I> {
     unflushed: bool,
     /// The socket had nothing to read, and has not woken the loop since.
     read_armed: bool,
-    /// The deadline the timer was last polled with, if it has not woken the loop since.
-    timer_armed: Option<Instant>,
+    /// What the timer is set to.
+    timer_at: Option<Instant>,
+    /// The timer was polled since it was set, and has not woken the loop since.
+    timer_armed: bool,
 }
 
 impl<I: ConnectionIo> Io<'_, I> {
-    /// Does everything the socket and the hub are ready for, polling the socket and the
-    /// timer with `io_cx`. `Ready` when the session may have events (it read or timed
-    /// out) or the connection ends.
+    /// Does everything the socket and the hub are ready for: takes the signals for the
+    /// task of `task_cx`, polls the socket and the timer with `cx`. `Ready` when the
+    /// session may have events (it read or timed out) or the connection ends.
     fn step(
         &mut self,
+        task_cx: &Context<'_>,
         cx: &mut Context<'_>,
-        io_cx: &mut Context<'_>,
         conn: &mut ServerConnection<Arc<LiveConnection>>,
         hub: &SharedHub,
-        live: &Arc<LiveConnection>,
+        live: &LiveConnection,
     ) -> Poll<Result<Step, String>> {
-        let signals = live.poll_signals(cx);
+        let signals = live.poll_signals(task_cx);
         if signals.stopped {
             return Poll::Ready(Err("server shutting down".into()));
         }
@@ -141,21 +146,24 @@ impl<I: ConnectionIo> Io<'_, I> {
             conn.woken();
         }
         if signals.io {
-            (self.read_armed, self.timer_armed) = (false, None);
+            (self.read_armed, self.timer_armed) = (false, false);
         }
-        let cx = io_cx;
         drive::pull(conn, hub)?;
         self.write(cx, conn, hub, live)?;
         if conn.finished().is_some() {
             return Poll::Ready(Ok(Step::Continue));
         }
         if let Some(deadline) = conn.session().poll_timeout() {
-            if self.timer_armed != Some(deadline) {
-                if self.io.poll_timer(cx, deadline).is_ready() {
+            if self.timer_at != Some(deadline) {
+                self.io.set_timer(deadline);
+                (self.timer_at, self.timer_armed) = (Some(deadline), false);
+            }
+            if !self.timer_armed {
+                if self.io.poll_timer(cx).is_ready() {
                     let _ = conn.session_mut().handle_timeout(Instant::now());
                     return Poll::Ready(Ok(Step::Continue));
                 }
-                self.timer_armed = Some(deadline);
+                self.timer_armed = true;
             }
         }
         if conn.session().is_closing() || self.read_armed {
@@ -304,7 +312,9 @@ mod tests {
             Poll::Ready(Ok(()))
         }
 
-        fn poll_timer(&mut self, _: &mut Context<'_>, _: Instant) -> Poll<()> {
+        fn set_timer(&mut self, _: Instant) {}
+
+        fn poll_timer(&mut self, _: &mut Context<'_>) -> Poll<()> {
             Poll::Pending
         }
     }
